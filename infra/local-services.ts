@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { ensureBroker, isBrokerRunning, stopBroker, type KafkaBrokerSpec } from './kafka-broker';
+import { localServiceEnv, localSettings, type LocalSettings } from './local-settings';
+import { ensureCluster, ensureDatabase, isClusterRunning, stopCluster, type PostgresClusterSpec } from './postgres-cluster';
+
+/** The three local services: the internal Postgres, the external ("tenants'") Postgres and Kafka. */
+export interface LocalServices {
+  settings: LocalSettings;
+  internal: PostgresClusterSpec;
+  external: PostgresClusterSpec;
+  kafka: KafkaBrokerSpec;
+  env: Record<string, string>;
+}
+
+export function describeLocalServices(settings = localSettings()): LocalServices {
+  const common = { user: settings.postgresUser, password: settings.postgresPassword };
+  return {
+    settings,
+    internal: {
+      ...common,
+      name: 'internal',
+      dataDir: path.join(settings.dataDir, 'postgres-internal'),
+      port: settings.internalPostgresPort,
+      // Logical decoding is what the cdc reader streams from; slots are per test, so allow many.
+      settings: { wal_level: 'logical', max_replication_slots: '64', max_wal_senders: '64', max_connections: '300', fsync: 'on' },
+    },
+    external: {
+      ...common,
+      name: 'external',
+      dataDir: path.join(settings.dataDir, 'postgres-external'),
+      port: settings.externalPostgresPort,
+      settings: { max_connections: '300' },
+    },
+    kafka: { dataDir: path.join(settings.dataDir, 'kafka'), port: settings.kafkaPort, controllerPort: settings.kafkaControllerPort },
+    env: localServiceEnv(settings),
+  };
+}
+
+/** Starts whatever is not running yet. Running it again while everything is up changes nothing. */
+export async function upLocalServices(services = describeLocalServices()): Promise<LocalServices> {
+  await Promise.all([ensureCluster(services.internal), ensureCluster(services.external), ensureBroker(services.kafka)]);
+  const internalAdmin = services.env.DATABASE_URL!.replace(/\/stack$/, '/postgres');
+  await ensureDatabase(internalAdmin, 'stack');
+  return services;
+}
+
+export async function downLocalServices(services = describeLocalServices()): Promise<string[]> {
+  const stopped: string[] = [];
+  if (await stopBroker(services.kafka)) stopped.push('kafka');
+  if (await stopCluster(services.internal)) stopped.push('postgres-internal');
+  if (await stopCluster(services.external)) stopped.push('postgres-external');
+  return stopped;
+}
+
+export async function localServicesStatus(services = describeLocalServices()): Promise<Record<string, boolean>> {
+  return {
+    'postgres-internal': await isClusterRunning(services.internal),
+    'postgres-external': await isClusterRunning(services.external),
+    kafka: await isBrokerRunning(services.kafka),
+  };
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Repository root: infra/ lives directly below it. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Where the local services listen and keep their data. A profile keeps the test suite's services
+ * apart from a developer's running system: `dev` (the default) and `test` use different ports and
+ * data directories, so `npm test` never touches the clusters `npm start` uses.
+ */
+const localSettingsSchema = z.object({
+  STACK_SYNC_PROFILE: z.enum(['dev', 'test']).default('dev'),
+  /** Root of the git-ignored directory holding clusters, broker logs and pid files. */
+  STACK_SYNC_DATA_DIR: z.string().min(1).optional(),
+});
+
+export interface LocalSettings {
+  profile: 'dev' | 'test';
+  dataDir: string;
+  internalPostgresPort: number;
+  externalPostgresPort: number;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  postgresUser: string;
+  postgresPassword: string;
+}
+
+const portsByProfile = {
+  dev: { internalPostgresPort: 54320, externalPostgresPort: 54330, kafkaPort: 19092, kafkaControllerPort: 19093 },
+  test: { internalPostgresPort: 54420, externalPostgresPort: 54430, kafkaPort: 19192, kafkaControllerPort: 19193 },
+} as const;
+
+export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
+  const parsed = localSettingsSchema.parse(env);
+  const profile = parsed.STACK_SYNC_PROFILE;
+  return {
+    profile,
+    dataDir: path.resolve(parsed.STACK_SYNC_DATA_DIR ?? path.join(repoRoot, '.data', profile)),
+    ...portsByProfile[profile],
+    // Loopback-only clusters for development; real deployments set DATABASE_URL themselves.
+    postgresUser: 'stack',
+    postgresPassword: 'stack-sync-local',
+  };
+}
+
+/** The environment variables (DESIGN.md "Configuration") that point the processes at these services. */
+export function localServiceEnv(settings: LocalSettings): Record<string, string> {
+  const auth = `${settings.postgresUser}:${settings.postgresPassword}`;
+  return {
+    DATABASE_URL: `postgres://${auth}@127.0.0.1:${settings.internalPostgresPort}/stack`,
+    EXTERNAL_DATABASE_ADMIN_URL: `postgres://${auth}@127.0.0.1:${settings.externalPostgresPort}/postgres`,
+    KAFKA_BROKERS: `127.0.0.1:${settings.kafkaPort}`,
+  };
+}
