@@ -1,0 +1,46 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The cdc reader's Prometheus series (DESIGN.md "Metrics"; the Grafana dashboards use these names). */
+export class CdcMetrics {
+  readonly slotLagBytes: Gauge<'slot'>;
+  readonly eventsPublished: Counter<'table' | 'op'>;
+  readonly commitToPublishSeconds: Histogram;
+  readonly transactionsPublished: Counter;
+  readonly reconnects: Counter;
+
+  /** `sampleSlotLag` runs when Prometheus scrapes, so an idle process issues no queries. */
+  constructor(registry: Registry, slot: string, sampleSlotLag: () => Promise<number | undefined>) {
+    this.slotLagBytes = new Gauge({
+      name: 'cdc_replication_slot_lag_bytes',
+      help: 'WAL bytes between the server’s current LSN and the slot’s confirmed flush LSN',
+      labelNames: ['slot'],
+      registers: [registry],
+      async collect() {
+        const lag = await sampleSlotLag().catch(() => undefined);
+        if (lag !== undefined) this.set({ slot }, lag);
+      },
+    });
+    this.eventsPublished = new Counter({
+      name: 'cdc_events_published_total',
+      help: 'Change events acknowledged by Kafka',
+      labelNames: ['table', 'op'],
+      registers: [registry],
+    });
+    this.commitToPublishSeconds = new Histogram({
+      name: 'cdc_commit_to_publish_seconds',
+      help: 'Source commit time to Kafka acknowledgement of the transaction’s events',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.transactionsPublished = new Counter({
+      name: 'cdc_transactions_published_total',
+      help: 'Source transactions whose events Kafka acknowledged and whose LSN was confirmed',
+      registers: [registry],
+    });
+    this.reconnects = new Counter({
+      name: 'cdc_replication_reconnects_total',
+      help: 'Times the replication stream was re-established after an error',
+      registers: [registry],
+    });
+  }
+}

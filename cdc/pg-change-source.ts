@@ -1,0 +1,111 @@
+import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
+import pg from 'pg';
+import type { ChangeSource, SourceTransaction } from './change-source';
+import { formatLsn, type Lsn } from './lsn';
+import { EnvelopePgoutputPlugin } from './pgoutput-plugin';
+import { ensurePublication, ensureSlot, verifyPrimaryKeys } from './replication-slot';
+import { TransactionAssembler } from './transaction-assembler';
+
+export interface PgChangeSourceOptions {
+  connectionString: string;
+  slot: string;
+  publication: string;
+}
+
+/**
+ * The WAL of the internal database through a pgoutput logical slot (pg-logical-replication).
+ *
+ * Acknowledgement is manual and only at commit boundaries: `acknowledge.auto: false` alone still
+ * acknowledges the last *received* LSN on a 10 s timer, which silently loses unpublished data after
+ * a crash, so the timer is disabled with `timeoutSeconds: 0`. Flow control makes the library await
+ * each handler, so a slow Kafka slows the stream instead of filling memory.
+ */
+export class PgChangeSource implements ChangeSource {
+  readonly #catalog: pg.Pool;
+
+  constructor(private readonly options: PgChangeSourceOptions) {
+    this.#catalog = new pg.Pool({ connectionString: options.connectionString, max: 2 });
+  }
+
+  get catalog(): pg.Pool {
+    return this.#catalog;
+  }
+
+  /**
+   * Checks the schema and creates the publication and slot if missing; returns the slot's confirmed
+   * flush LSN. Changes committed before the slot exists are not in its stream, so callers create
+   * it before accepting writes (snapshots of older rows are a separate mechanism).
+   */
+  async prepare(): Promise<Lsn> {
+    await verifyPrimaryKeys(this.#catalog);
+    await ensurePublication(this.#catalog, this.options.publication);
+    return ensureSlot(this.#catalog, this.options.slot);
+  }
+
+  async stream(onTransaction: (transaction: SourceTransaction) => Promise<void>, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    let confirmedLsn: Lsn = await this.prepare();
+    const database = new URL(this.options.connectionString).pathname.slice(1);
+
+    const replication = new LogicalReplicationService(
+      { connectionString: this.options.connectionString },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    );
+    const assembler = new TransactionAssembler(database);
+    let failure: unknown;
+    let inFlight: Promise<void> = Promise.resolve();
+
+    const ended = new Promise<void>((resolve, reject) => {
+      const finish = (error?: unknown): void => {
+        // Remember only the first failure; later messages must not be acknowledged past it.
+        if (error !== undefined && failure === undefined) failure = error;
+        void replication
+          .stop()
+          .catch(() => undefined)
+          .then(() => inFlight)
+          .catch(() => undefined)
+          .then(() => (failure === undefined ? resolve() : reject(failure)));
+      };
+      signal.addEventListener('abort', () => finish(), { once: true });
+
+      replication.on('data', (lsn: string, message: Pgoutput.Message) => {
+        // The library keeps delivering queued messages after a handler failed; once one failed,
+        // nothing after it may be published or acknowledged.
+        if (failure !== undefined || signal.aborted) return;
+        const handled = (async () => {
+          const transaction = assembler.accept(lsn, message);
+          if (!transaction) return;
+          await onTransaction(transaction);
+          // DURABILITY: onTransaction resolved, so Kafka has acknowledged every event of this
+          // commit (acks=all). Only now may the slot's flush position pass its commit record.
+          confirmedLsn = transaction.commitEndLsn;
+          await replication.acknowledge(formatLsn(confirmedLsn));
+        })();
+        inFlight = handled.catch(() => undefined);
+        return handled.catch((error: unknown) => finish(error));
+      });
+      replication.on('heartbeat', (_lsn: string, _timestamp: number, shouldRespond: boolean) => {
+        // A keepalive that asks for a reply must get one within wal_sender_timeout or Postgres
+        // drops us. Reply with the last *durable* position, never the keepalive's own LSN, which
+        // may be ahead of transactions still being published.
+        if (shouldRespond) void replication.acknowledge(formatLsn(confirmedLsn)).catch((error: unknown) => finish(error));
+      });
+      replication.on('error', (error: Error) => finish(error));
+
+      // Starting at 0/0 makes Postgres resume at the slot's confirmed flush LSN.
+      replication.subscribe(new EnvelopePgoutputPlugin([this.options.publication]), this.options.slot, '0/0').then(
+        () => finish(signal.aborted ? undefined : new Error('replication stream ended')),
+        (error: unknown) => finish(error),
+      );
+    });
+    try {
+      await ended;
+    } finally {
+      await replication.destroy().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#catalog.end();
+  }
+}

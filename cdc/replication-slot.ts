@@ -1,0 +1,78 @@
+import type pg from 'pg';
+import { sourcePrimaryKeys, type SourceTable } from '../schema/change-event';
+import { sqlState, UnrecoverableError } from '../infra/runtime/errors';
+import { parseLsn, type Lsn } from './lsn';
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Creates the publication over the source tables unless it exists. */
+export async function ensurePublication(db: pg.Pool, publication: string): Promise<void> {
+  const found = await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
+  if (found.rowCount !== 0) return;
+  await db.query(
+    `CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLE "ProjectUser", "ContactChannel" WITH (publish = 'insert, update, delete')`,
+  );
+}
+
+/**
+ * Creates the logical slot unless it exists and returns its confirmed flush LSN: where the stream
+ * resumes, since everything before it is already durable in Kafka.
+ */
+export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
+  const existing = await db.query<{ plugin: string; slot_type: string; confirmed_flush_lsn: string | null }>(
+    'SELECT plugin, slot_type, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  );
+  const row = existing.rows[0];
+  if (row) {
+    if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput') {
+      throw new UnrecoverableError('CDC_SLOT_MISMATCH', `slot ${slot} exists but is ${row.slot_type}/${row.plugin}, not logical/pgoutput`, { slot });
+    }
+    if (row.confirmed_flush_lsn) return parseLsn(row.confirmed_flush_lsn);
+  }
+  try {
+    const created = await db.query<{ lsn: string }>("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+    return parseLsn(created.rows[0]!.lsn);
+  } catch (error: unknown) {
+    // 42710 duplicate_object: another reader created it a moment ago.
+    if (sqlState(error) === '42710') return ensureSlot(db, slot);
+    throw error;
+  }
+}
+
+/** The envelope's message keys assume the contract's primary keys: check them against the catalog. */
+export async function verifyPrimaryKeys(db: pg.Pool): Promise<void> {
+  const result = await db.query<{ table_name: string; columns: string[] }>(
+    `SELECT c.relname AS table_name, array_agg(a.attname::text ORDER BY k.ord) AS columns
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+      WHERE i.indisprimary AND c.relname = ANY($1)
+      GROUP BY c.relname`,
+    [Object.keys(sourcePrimaryKeys)],
+  );
+  for (const [table, expected] of Object.entries(sourcePrimaryKeys) as [SourceTable, readonly string[]][]) {
+    const actual = result.rows.find((row) => row.table_name === table)?.columns;
+    if (actual?.join(',') !== expected.join(',')) {
+      throw new UnrecoverableError(
+        'CDC_SCHEMA_MISMATCH',
+        `"${table}" primary key is (${actual?.join(', ') ?? 'missing'}), expected (${expected.join(', ')}); run the migrations`,
+        { table },
+      );
+    }
+  }
+}
+
+/** Bytes of WAL the slot retains: what `cdc_replication_slot_lag_bytes` reports. */
+export async function slotLagBytes(db: pg.Pool, slot: string): Promise<number | undefined> {
+  const result = await db.query<{ lag: string | null }>(
+    'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  );
+  const lag = result.rows[0]?.lag;
+  return lag === undefined || lag === null ? undefined : Number(lag);
+}

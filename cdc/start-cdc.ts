@@ -1,0 +1,52 @@
+import { Partitioners } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { EnvConfig } from '../schema/env-config';
+import { kafkaClient } from '../infra/runtime/kafka-client';
+import { KafkaPublisher } from './kafka-publisher';
+import { CdcMetrics } from './metrics';
+import { PgChangeSource } from './pg-change-source';
+import { CdcReader } from './reader';
+import { slotLagBytes } from './replication-slot';
+import { TenantTopics } from './tenant-topics';
+
+export type CdcConfig = Pick<
+  EnvConfig,
+  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'KAFKA_TOPIC_REPLICATION_FACTOR'
+>;
+
+export interface RunningCdc {
+  reader: CdcReader;
+  stop(): Promise<void>;
+}
+
+/** Wires the cdc part: replication slot → reader → idempotent Kafka producer. */
+export async function startCdc(config: CdcConfig, registry: Registry): Promise<RunningCdc> {
+  const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-cdc-${config.CDC_SLOT}`);
+  // Idempotent producer: with acks=all and one request in flight, broker-side retries neither
+  // duplicate nor reorder records within a partition.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // A bounded retry count would let the idempotent producer give up mid-sequence; Kafka being
+    // away instead stalls the reader (backpressure) until it returns.
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+  });
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+
+  const source = new PgChangeSource({ connectionString: config.DATABASE_URL, slot: config.CDC_SLOT, publication: config.CDC_PUBLICATION });
+  const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => slotLagBytes(source.catalog, config.CDC_SLOT));
+  await source.prepare();
+  const publisher = new KafkaPublisher(producer, new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR));
+  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics }).start();
+
+  return {
+    reader,
+    async stop() {
+      await reader.stop();
+      await Promise.allSettled([producer.disconnect(), admin.disconnect(), source.close()]);
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { Pgoutput } from 'pg-logical-replication';
+import type { RowImage, SourceTable } from '../schema/change-event';
+import type { SourceChange, SourceTransaction } from './change-source';
+import { parseLsn, type Lsn } from './lsn';
+
+const publishedTables: ReadonlySet<string> = new Set<SourceTable>(['ProjectUser', 'ContactChannel']);
+
+function isPublishedTable(schema: string, name: string): name is SourceTable {
+  return schema === 'public' && publishedTables.has(name);
+}
+
+/** Thrown for a message sequence that pgoutput never produces: the stream must be restarted. */
+export class ProtocolError extends Error {
+  readonly code = 'CDC_PROTOCOL_ERROR';
+}
+
+/**
+ * Collects one transaction's changes between BEGIN and COMMIT (pgoutput v1 sends a transaction
+ * contiguously, only once it has committed, so rolled-back work never reaches us). Pure: it owns
+ * no connection and is fed one decoded message at a time.
+ */
+export class TransactionAssembler {
+  #current: { xid: number; commitLsn: Lsn; changes: SourceChange[] } | undefined;
+
+  constructor(private readonly database: string) {}
+
+  /** Returns the finished transaction on COMMIT, otherwise undefined. */
+  accept(lsn: string, message: Pgoutput.Message): SourceTransaction | undefined {
+    switch (message.tag) {
+      case 'begin': {
+        if (this.#current) throw new ProtocolError(`BEGIN of xid ${message.xid} inside xid ${this.#current.xid}`);
+        if (message.commitLsn === null) throw new ProtocolError(`BEGIN of xid ${message.xid} without a commit LSN`);
+        this.#current = { xid: message.xid, commitLsn: parseLsn(message.commitLsn), changes: [] };
+        return undefined;
+      }
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        const current = this.#requireTransaction(message.tag);
+        const { schema, name } = message.relation;
+        if (!isPublishedTable(schema, name)) return undefined;
+        current.changes.push(toChange(name, parseLsn(lsn), message));
+        return undefined;
+      }
+      case 'commit': {
+        const current = this.#requireTransaction('commit');
+        this.#current = undefined;
+        if (message.commitEndLsn === null) throw new ProtocolError(`COMMIT of xid ${current.xid} without an end LSN`);
+        return {
+          xid: current.xid,
+          commitLsn: current.commitLsn,
+          commitEndLsn: parseLsn(message.commitEndLsn),
+          commitTimeMs: Number((message.commitTime as bigint) / 1000n),
+          database: this.database,
+          changes: current.changes,
+        };
+      }
+      default:
+        // relation, type and origin messages only feed the parser's caches; truncate is not
+        // part of our publication's operations (see the publication migration).
+        return undefined;
+    }
+  }
+
+  #requireTransaction(what: string): { xid: number; commitLsn: Lsn; changes: SourceChange[] } {
+    if (!this.#current) throw new ProtocolError(`${what} outside a transaction`);
+    return this.#current;
+  }
+}
+
+function toChange(
+  table: SourceTable,
+  lsn: Lsn,
+  message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
+): SourceChange {
+  switch (message.tag) {
+    case 'insert':
+      return { table, kind: 'insert', lsn, before: null, after: message.new as RowImage };
+    case 'update':
+      // With REPLICA IDENTITY FULL the old tuple is complete; `key` would only hold key columns.
+      return { table, kind: 'update', lsn, before: (message.old ?? message.key) as RowImage | null, after: message.new as RowImage };
+    case 'delete':
+      return { table, kind: 'delete', lsn, before: (message.old ?? message.key) as RowImage | null, after: null };
+  }
+}

@@ -1,0 +1,9 @@
+import { defineConfig } from 'drizzle-kit';
+
+// `npm run db:generate` writes SQL migrations from schema/tables.ts; hand-written SQL (publication,
+// replica identity) lives in `drizzle-kit generate --custom` migrations beside them.
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './schema/tables.ts',
+  out: './schema/migrations',
+});

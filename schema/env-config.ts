@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { localServiceEnv, localSettings } from '../infra/local-settings';
+
+const local = localServiceEnv(localSettings());
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+/**
+ * Every environment variable the processes read (DESIGN.md "Configuration"). Defaults point at the
+ * services `npm run infra:up` starts on loopback; a deployment overrides them.
+ */
+export const envConfigSchema = z.object({
+  /** Internal (source) Postgres; must run with wal_level=logical. */
+  DATABASE_URL: z.url().default(local.DATABASE_URL!),
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: z
+    .string()
+    .default(local.KAFKA_BROKERS!)
+    .transform((value) => value.split(',').map((broker) => broker.trim()).filter((broker) => broker.length > 0))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)),
+  CDC_SLOT: z.string().regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and _ (a Postgres slot name)').default('stack_sync'),
+  CDC_PUBLICATION: z.string().regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and _').default('stack_sync'),
+  /** Topics are `<prefix>.<tenancyId>`. */
+  CDC_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'Kafka topic characters only').default('stack.cdc'),
+  /** Replication factor of newly created tenant topics: 1 on a single local broker, 3 in production. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+  /** Sink consumer groups are `<prefix>.<tenancyId>.<databaseId>`. */
+  SINK_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('stack-sync-sink'),
+  /** How often the sink re-reads project configs for added or removed external databases, in ms. */
+  SINK_CONFIG_POLL_MS: z.coerce.number().int().min(100).default(2_000),
+  API_PORT: port.default(8102),
+  METRICS_PORT: port.default(9464),
+  /** Encrypts stored secrets (external connection strings); at least 32 characters. */
+  STACK_SECRET_KEY: z.string().min(32).default('local-development-secret-key-do-not-use-in-production'),
+  /** Credential for `POST /api/v1/internal/projects` (header x-stack-internal-admin-key). */
+  STACK_INTERNAL_ADMIN_KEY: z.string().min(16).default('local-development-internal-admin-key'),
+});
+
+export type EnvConfig = z.infer<typeof envConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIGURATION';
+}
+
+/** Parses the environment once at start-up; a bad value stops the process with its name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const parsed = envConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
