@@ -30,7 +30,12 @@ export class TenantTopics {
   }
 
   async #create(topic: string): Promise<void> {
-    // createTopics answers false (no error) when the topic already exists.
+    // Asking first keeps the broker from logging a creation error for every topic another process
+    // (a sink, another reader) created before us; createTopics itself tolerates that race.
+    if ((await this.admin.listTopics()).includes(topic)) {
+      this.#known.add(topic);
+      return;
+    }
     await this.admin.createTopics({
       waitForLeaders: true,
       topics: [

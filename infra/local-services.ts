@@ -22,14 +22,14 @@ export function describeLocalServices(settings = localSettings()): LocalServices
       dataDir: path.join(settings.dataDir, 'postgres-internal'),
       port: settings.internalPostgresPort,
       // Logical decoding is what the cdc reader streams from; slots are per test, so allow many.
-      settings: { wal_level: 'logical', max_replication_slots: '64', max_wal_senders: '64', max_connections: '300', fsync: 'on' },
+      settings: { wal_level: 'logical', max_replication_slots: '64', max_wal_senders: '64', max_connections: '300', timezone: 'UTC' },
     },
     external: {
       ...common,
       name: 'external',
       dataDir: path.join(settings.dataDir, 'postgres-external'),
       port: settings.externalPostgresPort,
-      settings: { max_connections: '300' },
+      settings: { max_connections: '400', timezone: 'UTC' },
     },
     kafka: { dataDir: path.join(settings.dataDir, 'kafka'), port: settings.kafkaPort, controllerPort: settings.kafkaControllerPort },
     env: localServiceEnv(settings),

@@ -1,0 +1,44 @@
+import { Hono } from 'hono';
+import { logger } from '../infra/runtime/log';
+import { ApiError, knownErrors } from './api-error';
+import type { ApiDependencies, ApiEnv } from './api-env';
+import { contactChannelRoutes } from './routes/contact-channels';
+import { projectConfigRoutes } from './routes/project-config';
+import { projectRoutes } from './routes/projects';
+import { syncStatusRoutes } from './routes/sync-status';
+import { userRoutes } from './routes/users';
+
+const log = logger('api');
+
+/** The REST API. Everything it needs comes in `deps`, so tests run it with `app.request()`. */
+export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
+  const v1 = new Hono<ApiEnv>()
+    .route('/', projectRoutes)
+    .route('/', projectConfigRoutes)
+    .route('/', userRoutes)
+    .route('/', contactChannelRoutes)
+    .route('/', syncStatusRoutes);
+
+  const app = new Hono<ApiEnv>();
+  app.use(async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.route('/api/v1', v1);
+  app.route('/api/latest', v1);
+  app.notFound((c) => {
+    const error = knownErrors.routeNotFound(c.req.method, c.req.path);
+    return c.json({ code: error.code, error: error.message }, 404, { 'x-stack-known-error': error.code });
+  });
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      return c.json({ code: error.code, error: error.message, ...(error.details ? { details: error.details } : {}) }, error.status, {
+        'x-stack-known-error': error.code,
+      });
+    }
+    log.error('unhandled error', { method: c.req.method, path: c.req.path, error: error.message, stack: error.stack });
+    return c.json({ code: 'INTERNAL_SERVER_ERROR', error: 'Something went wrong on our side.' }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,49 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Hono } from 'hono';
+import pg from 'pg';
+import type { EnvConfig } from '../schema/env-config';
+import { SecretBox } from '../schema/secret-box';
+import * as tables from '../schema/tables';
+import type { TargetStatus } from '../sinks/target-worker';
+import type { ApiEnv } from './api-env';
+import { createApp } from './app';
+
+export interface RunningApi {
+  app: Hono<ApiEnv>;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export function internalDatabasePool(databaseUrl: string): pg.Pool {
+  // Timestamps are `timestamp without time zone` holding UTC: sessions must agree on UTC.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function startApi(
+  config: Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT' | 'STACK_SECRET_KEY' | 'STACK_INTERNAL_ADMIN_KEY'>,
+  syncStatus?: () => TargetStatus[],
+): Promise<RunningApi> {
+  const pool = internalDatabasePool(config.DATABASE_URL);
+  const app = createApp({
+    db: drizzle(pool, { schema: tables }),
+    secrets: new SecretBox(config.STACK_SECRET_KEY),
+    internalAdminKey: config.STACK_INTERNAL_ADMIN_KEY,
+    ...(syncStatus ? { syncStatus } : {}),
+  });
+  const server = await new Promise<ServerType>((resolve) => {
+    const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: '0.0.0.0' }, () => resolve(started));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.API_PORT;
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { startApi, type RunningApi } from '../api/start-api';
+import { startCdc, type RunningCdc } from '../cdc/start-cdc';
+import { loadConfig, type EnvConfig } from '../schema/env-config';
+import { migrateInternalDatabase } from '../schema/migrate';
+import { startSink, type RunningSink } from '../sinks/start-sink';
+import { ensureDemoProject } from './demo-project';
+import { describeLocalServices, upLocalServices } from './local-services';
+import { serveMetrics } from './runtime/metrics-server';
+import { errorMessage } from './runtime/errors';
+
+type Part = 'all' | 'api' | 'cdc' | 'sink';
+
+function partOf(argument: string | undefined): Part {
+  if (argument === undefined) return 'all';
+  if (argument === 'all' || argument === 'api' || argument === 'cdc' || argument === 'sink') return argument;
+  throw new Error(`unknown part ${JSON.stringify(argument)}: expected all, api, cdc or sink`);
+}
+
+/** Without DATABASE_URL and KAFKA_BROKERS in the environment, the local services are the system's. */
+function usesLocalServices(env: NodeJS.ProcessEnv): boolean {
+  return env.DATABASE_URL === undefined && env.KAFKA_BROKERS === undefined;
+}
+
+async function main(part: Part): Promise<void> {
+  const local = usesLocalServices(process.env);
+  const services = describeLocalServices();
+  if (local) {
+    console.log('[start] no DATABASE_URL / KAFKA_BROKERS set: starting the local services (npm run infra:up)…');
+    await upLocalServices(services);
+  }
+  const config: EnvConfig = loadConfig({ ...(local ? services.env : {}), ...process.env });
+  await migrateInternalDatabase(config.DATABASE_URL);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // The slot exists before the API takes writes, so nothing committed after start is missed.
+  const cdc: RunningCdc | undefined = part === 'all' || part === 'cdc' ? await startCdc(config, registry) : undefined;
+  const sink: RunningSink | undefined = part === 'all' || part === 'sink' ? await startSink(config, registry) : undefined;
+  const api: RunningApi | undefined =
+    part === 'all' || part === 'api' ? await startApi(config, sink ? () => sink.supervisor.statuses() : undefined) : undefined;
+  const metricsServer = await serveMetrics(registry, config.METRICS_PORT, () => ({
+    part,
+    ...(sink ? { external_databases: sink.supervisor.statuses() } : {}),
+  }));
+
+  console.log(`[start] ${part} running; metrics on http://127.0.0.1:${config.METRICS_PORT}/metrics`);
+  if (api) console.log(`[start] API on ${api.url}/api/v1`);
+  if (api && part === 'all' && local) {
+    const demo = await ensureDemoProject(api.app, {
+      dataDir: services.settings.dataDir,
+      internalAdminKey: config.STACK_INTERNAL_ADMIN_KEY,
+      externalAdminUrl: services.env.EXTERNAL_DATABASE_ADMIN_URL!,
+    });
+    console.log(`
+[start] a ready-made project whose users sync to the external database ${demo.external_database_url}
+  project id:        ${demo.id}
+  secret server key: ${demo.secret_server_key}
+  admin key:         ${demo.super_secret_admin_key}
+
+Try it:
+  curl -s -X POST ${api.url}/api/v1/users \\
+    -H 'content-type: application/json' \\
+    -H 'x-stack-project-id: ${demo.id}' -H 'x-stack-access-type: server' \\
+    -H 'x-stack-secret-server-key: ${demo.secret_server_key}' \\
+    -d '{"primary_email":"ada@example.com","display_name":"Ada"}'
+  psql '${demo.external_database_url}' -c 'SELECT id, display_name, primary_email FROM users'
+`);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[start] ${signal}: stopping`);
+    await api?.stop();
+    await sink?.stop();
+    await cdc?.stop();
+    await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // A part that stops on an unrecoverable error takes the process down, so a supervisor restarts it.
+  cdc?.reader.done.catch((error: unknown) => {
+    console.error(`[start] cdc stopped: ${errorMessage(error)}`);
+    process.exit(1);
+  });
+}
+
+main(partOf(process.argv[2])).catch((error: unknown) => {
+  console.error(`[start] ${errorMessage(error)}`);
+  process.exit(1);
+});

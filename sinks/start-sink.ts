@@ -1,0 +1,51 @@
+import pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { EnvConfig } from '../schema/env-config';
+import { SecretBox } from '../schema/secret-box';
+import { TenantTopics } from '../cdc/tenant-topics';
+import { kafkaClient } from '../infra/runtime/kafka-client';
+import { defaultMappings } from './mappings';
+import { SinkMetrics } from './metrics';
+import { SinkSupervisor } from './sink-supervisor';
+
+export type SinkConfig = Pick<
+  EnvConfig,
+  | 'DATABASE_URL'
+  | 'KAFKA_BROKERS'
+  | 'CDC_TOPIC_PREFIX'
+  | 'KAFKA_TOPIC_REPLICATION_FACTOR'
+  | 'SINK_GROUP_PREFIX'
+  | 'SINK_CONFIG_POLL_MS'
+  | 'STACK_SECRET_KEY'
+>;
+
+export interface RunningSink {
+  supervisor: SinkSupervisor;
+  stop(): Promise<void>;
+}
+
+/** Wires the sink part: project configs → one worker per external database. */
+export async function startSink(config: SinkConfig, registry: Registry): Promise<RunningSink> {
+  const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-sink-${config.SINK_GROUP_PREFIX}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const internal = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  const supervisor = new SinkSupervisor({
+    internal,
+    secrets: new SecretBox(config.STACK_SECRET_KEY),
+    kafka,
+    topics: new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR),
+    topicPrefix: config.CDC_TOPIC_PREFIX,
+    groupPrefix: config.SINK_GROUP_PREFIX,
+    mappings: defaultMappings,
+    metrics: new SinkMetrics(registry),
+    pollMs: config.SINK_CONFIG_POLL_MS,
+  }).start();
+  return {
+    supervisor,
+    async stop() {
+      await supervisor.stop();
+      await Promise.allSettled([admin.disconnect(), internal.end()]);
+    },
+  };
+}
