@@ -1,0 +1,230 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Hono } from 'hono';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import { createApp } from '../../api/app';
+import type { ApiEnv } from '../../api/api-env';
+import { internalDatabasePool } from '../../api/start-api';
+import { startCdc, type RunningCdc } from '../../cdc/start-cdc';
+import { kafkaClient } from '../../infra/runtime/kafka-client';
+import { waitFor } from '../../infra/wait-for';
+import { loadConfig, type EnvConfig } from '../../schema/env-config';
+import { SecretBox } from '../../schema/secret-box';
+import * as tables from '../../schema/tables';
+import { startSink, type RunningSink } from '../../sinks/start-sink';
+import { createDatabase, dropDatabase, templateDatabase, testServices, uniqueName, withClient } from './test-services';
+
+export interface TestProject {
+  id: string;
+  tenancyId: string;
+  secretServerKey: string;
+  superSecretAdminKey: string;
+  publishableClientKey: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+type AccessType = 'client' | 'server' | 'admin';
+
+/**
+ * Everything one test needs, isolated from every other test: its own internal database (a copy of
+ * the migrated template), slot, topic prefix, consumer groups and external databases, with the
+ * real cdc reader, sink and API around them. `await using` cleans it all up.
+ */
+export class PipelineContext {
+  readonly config: EnvConfig;
+  readonly internal: pg.Pool;
+  readonly app: Hono<ApiEnv>;
+  #cdc: RunningCdc | undefined;
+  #sink: RunningSink | undefined;
+  readonly #externalDatabases: string[] = [];
+
+  private constructor(readonly name: string, internalUrl: string) {
+    const services = testServices();
+    this.config = loadConfig({
+      DATABASE_URL: internalUrl,
+      KAFKA_BROKERS: services.kafkaBrokers,
+      CDC_SLOT: name,
+      CDC_PUBLICATION: 'stack_sync',
+      CDC_TOPIC_PREFIX: `test.${name}`,
+      SINK_GROUP_PREFIX: `test.${name}`,
+      SINK_CONFIG_POLL_MS: '300',
+      API_PORT: '0',
+      METRICS_PORT: '0',
+    });
+    this.internal = internalDatabasePool(internalUrl);
+    this.app = createApp({
+      db: drizzle(this.internal, { schema: tables }),
+      secrets: new SecretBox(this.config.STACK_SECRET_KEY),
+      internalAdminKey: this.config.STACK_INTERNAL_ADMIN_KEY,
+      syncStatus: () => this.#sink?.supervisor.statuses() ?? [],
+    });
+  }
+
+  static async open(): Promise<PipelineContext> {
+    const name = uniqueName();
+    const url = await createDatabase(testServices().internalAdminUrl, name, templateDatabase);
+    return new PipelineContext(name, url);
+  }
+
+  get cdc(): RunningCdc | undefined {
+    return this.#cdc;
+  }
+
+  async startCdc(): Promise<void> {
+    this.#cdc ??= await startCdc(this.config, new Registry());
+  }
+
+  async stopCdc(): Promise<void> {
+    await this.#cdc?.stop();
+    this.#cdc = undefined;
+  }
+
+  async startSink(): Promise<RunningSink> {
+    this.#sink ??= await startSink(this.config, new Registry());
+    return this.#sink;
+  }
+
+  async stopSink(): Promise<void> {
+    await this.#sink?.stop();
+    this.#sink = undefined;
+  }
+
+  async startPipeline(): Promise<void> {
+    await this.startCdc();
+    await this.startSink();
+  }
+
+  /** A fresh database on the external cluster, dropped with the context. */
+  async createExternalDatabase(): Promise<string> {
+    const name = uniqueName();
+    this.#externalDatabases.push(name);
+    return createDatabase(testServices().externalAdminUrl, name);
+  }
+
+  async request(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse> {
+    const response = await this.app.request(path, {
+      method,
+      headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+      ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers };
+  }
+
+  /** A request authenticated as `project` with the key of `accessType`. */
+  async as(project: TestProject, accessType: AccessType, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+    const key: Record<AccessType, [string, string]> = {
+      client: ['x-stack-publishable-client-key', project.publishableClientKey],
+      server: ['x-stack-secret-server-key', project.secretServerKey],
+      admin: ['x-stack-super-secret-admin-key', project.superSecretAdminKey],
+    };
+    const [header, value] = key[accessType];
+    return this.request(method, path, {
+      body,
+      headers: { 'x-stack-project-id': project.id, 'x-stack-access-type': accessType, [header]: value },
+    });
+  }
+
+  async createProject(displayName = 'Test project'): Promise<TestProject> {
+    const response = await this.request('POST', '/api/v1/internal/projects', {
+      body: { display_name: displayName },
+      headers: { 'x-stack-internal-admin-key': this.config.STACK_INTERNAL_ADMIN_KEY },
+    });
+    if (response.status !== 201) throw new Error(`project creation failed: ${response.status} ${JSON.stringify(response.body)}`);
+    const { body } = response;
+    return {
+      id: String(body.id),
+      tenancyId: String(body.tenancy_id),
+      secretServerKey: String(body.secret_server_key),
+      superSecretAdminKey: String(body.super_secret_admin_key),
+      publishableClientKey: String(body.publishable_client_key),
+    };
+  }
+
+  async setExternalDatabases(project: TestProject, databases: Record<string, string>): Promise<void> {
+    const external_databases = Object.fromEntries(Object.entries(databases).map(([id, url]) => [id, { type: 'postgres', connection_string: url }]));
+    const response = await this.as(project, 'admin', 'PATCH', '/api/v1/internal/config', { db_sync: { external_databases } });
+    if (response.status !== 200) throw new Error(`config update failed: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+
+  async createUser(project: TestProject, body: Record<string, unknown>): Promise<string> {
+    const response = await this.as(project, 'server', 'POST', '/api/v1/users', body);
+    if (response.status !== 201) throw new Error(`user creation failed: ${response.status} ${JSON.stringify(response.body)}`);
+    return String(response.body.id);
+  }
+
+  /** Every record of a tenant topic from offset 0, read with a fresh consumer group until `until` holds. */
+  async readTopic(
+    tenancyId: string,
+    until: (records: { offset: bigint; key: string; value: string | null }[]) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<{ offset: bigint; key: string; value: string | null }[]> {
+    const kafka = kafkaClient(this.config.KAFKA_BROKERS, `${this.name}-reader`);
+    const consumer = kafka.consumer({ groupId: uniqueName(`${this.name}-reader`), maxWaitTimeInMs: 100 });
+    const records: { offset: bigint; key: string; value: string | null }[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: `${this.config.CDC_TOPIC_PREFIX}.${tenancyId}`, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          records.push({ offset: BigInt(message.offset), key: message.key?.toString() ?? '', value: message.value?.toString() ?? null });
+        },
+      });
+      await waitFor('the expected topic records', async () => until(records), { timeoutMs, intervalMs: 100 });
+      return records;
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stopSink().catch(() => undefined);
+    await this.stopCdc().catch(() => undefined);
+    await this.internal.end().catch(() => undefined);
+    const services = testServices();
+    // The slot must go before its database; a just-stopped walsender may hold it for a moment.
+    await waitFor(
+      `slot ${this.name} to be dropped`,
+      async () => {
+        await withClient(services.internalAdminUrl, (client) =>
+          client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [this.name]),
+        );
+        return true;
+      },
+      { timeoutMs: 10_000 },
+    ).catch(() => undefined);
+    await dropDatabase(services.internalAdminUrl, this.name).catch(() => undefined);
+    for (const database of this.#externalDatabases) await dropDatabase(services.externalAdminUrl, database).catch(() => undefined);
+    const admin = kafkaClient(this.config.KAFKA_BROKERS, `${this.name}-cleanup`).admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${this.config.CDC_TOPIC_PREFIX}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** Rows of an external database, polled until `accept` holds (the sink is asynchronous). */
+export async function pollExternal<Row extends Record<string, unknown>>(
+  url: string,
+  sql: string,
+  accept: (rows: Row[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<Row[]> {
+  let rows: Row[] = [];
+  await waitFor(
+    `external rows for ${sql}`,
+    async () => {
+      rows = await withClient(url, async (client) => (await client.query<Row>(sql)).rows).catch(() => []);
+      return accept(rows);
+    },
+    { timeoutMs, intervalMs: 100 },
+  ).catch((error: unknown) => {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last rows: ${JSON.stringify(rows)}`);
+  });
+  return rows;
+}
