@@ -165,11 +165,20 @@ export class PipelineContext {
     timeoutMs = 20_000,
   ): Promise<{ offset: bigint; key: string; value: string | null }[]> {
     const kafka = kafkaClient(this.config.KAFKA_BROKERS, `${this.name}-reader`);
+    const topic = `${this.config.CDC_TOPIC_PREFIX}.${tenancyId}`;
+    // The reader creates the topic with its first event: wait for it rather than subscribe too early.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor(`topic ${topic}`, async () => (await admin.listTopics()).includes(topic), { timeoutMs, intervalMs: 100 });
+    } finally {
+      await admin.disconnect();
+    }
     const consumer = kafka.consumer({ groupId: uniqueName(`${this.name}-reader`), maxWaitTimeInMs: 100 });
     const records: { offset: bigint; key: string; value: string | null }[] = [];
     await consumer.connect();
     try {
-      await consumer.subscribe({ topic: `${this.config.CDC_TOPIC_PREFIX}.${tenancyId}`, fromBeginning: true });
+      await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => {
           records.push({ offset: BigInt(message.offset), key: message.key?.toString() ?? '', value: message.value?.toString() ?? null });

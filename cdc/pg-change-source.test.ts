@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../infra/wait-for';
+import { PipelineContext } from '../e2e/harness/pipeline-context';
+import type { SourceTransaction } from './change-source';
+import { parseLsn } from './lsn';
+import { PgChangeSource } from './pg-change-source';
+
+async function confirmedFlush(ctx: PipelineContext): Promise<bigint> {
+  const result = await ctx.internal.query<{ lsn: string }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [ctx.name]);
+  return parseLsn(result.rows[0]!.lsn);
+}
+
+async function insertUser(ctx: PipelineContext, tenancyId: string, name: string): Promise<void> {
+  await ctx.internal.query(`INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") VALUES ($1, gen_random_uuid(), $2)`, [tenancyId, name]);
+}
+
+describe('PgChangeSource (real Postgres logical replication)', () => {
+  // pg-logical-replication acknowledges the last *received* LSN every 10 s unless told not to;
+  // this holds a transaction unpublished for longer than that and checks the slot never moves.
+  it('never confirms a transaction that was not consumed, and delivers it again', async () => {
+    await using ctx = await PipelineContext.open();
+    const project = await ctx.createProject();
+    const source = new PgChangeSource({ connectionString: ctx.config.DATABASE_URL, slot: ctx.name, publication: 'stack_sync' });
+    const start = await source.prepare();
+    const controller = new AbortController();
+    let release: (error: Error) => void = () => undefined;
+    const held: SourceTransaction[] = [];
+    const streaming = source.stream(async (transaction) => {
+      held.push(transaction);
+      await new Promise<void>((_, reject) => {
+        release = reject;
+      });
+    }, controller.signal);
+    await insertUser(ctx, project.tenancyId, 'held');
+    await waitFor('the transaction to arrive', async () => held.length === 1);
+
+    const holdUntil = Date.now() + 11_500;
+    while (Date.now() < holdUntil) {
+      expect(await confirmedFlush(ctx)).toBe(start);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    release(new Error('publish failed'));
+    await expect(streaming).rejects.toThrow('publish failed');
+    expect(await confirmedFlush(ctx)).toBe(start);
+
+    const delivered: SourceTransaction[] = [];
+    const again = new AbortController();
+    const second = source.stream(async (transaction) => {
+      delivered.push(transaction);
+    }, again.signal);
+    await waitFor('the redelivery', async () => delivered.length === 1);
+    expect(delivered[0]?.xid).toBe(held[0]?.xid);
+    expect(delivered[0]?.changes[0]?.after).toMatchObject({ displayName: 'held' });
+    await waitFor('the slot to confirm the commit', async () => (await confirmedFlush(ctx)) >= delivered[0]!.commitEndLsn);
+    again.abort();
+    await second;
+    await source.close();
+  });
+
+  it('answers keepalives, so a quiet stream outlives wal_sender_timeout', async () => {
+    await using ctx = await PipelineContext.open();
+    const project = await ctx.createProject();
+    // A 2 s timeout makes Postgres ask for replies every second and hang up 2 s after a missed one.
+    const url = new URL(ctx.config.DATABASE_URL);
+    url.searchParams.set('options', '-c wal_sender_timeout=2s');
+    const source = new PgChangeSource({ connectionString: url.toString(), slot: ctx.name, publication: 'stack_sync' });
+    await source.prepare();
+    const controller = new AbortController();
+    const delivered: SourceTransaction[] = [];
+    let ended = false;
+    const streaming = source
+      .stream(async (transaction) => {
+        delivered.push(transaction);
+      }, controller.signal)
+      .finally(() => {
+        ended = true;
+      });
+    await insertUser(ctx, project.tenancyId, 'first');
+    await waitFor('the first transaction', async () => delivered.length === 1);
+    const quietUntil = Date.now() + 6_000;
+    while (Date.now() < quietUntil) {
+      expect(ended).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await insertUser(ctx, project.tenancyId, 'after the quiet');
+    await waitFor('the second transaction on the same connection', async () => delivered.length === 2);
+    controller.abort();
+    await streaming;
+    await source.close();
+  });
+});
