@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite against real services. Starts the test profile's Postgres clusters and
+# Kafka broker (installing what they need on first use), type-checks, runs vitest, stops the
+# services again, and ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export STACK_SYNC_PROFILE=test
+
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
+fi
+
+mkdir -p test-results
+rm -f test-results/vitest.json
+
+stop_services() {
+  [ "${STACK_SYNC_KEEP_INFRA:-0}" = "1" ] || npx tsx infra/cli.ts down
+}
+trap 'stop_services; exit 130' INT TERM
+
+if ! npx tsx infra/cli.ts up; then
+  stop_services
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+typecheck_failed=0
+if ! npx tsc --noEmit -p .; then
+  echo "type check failed"
+  typecheck_failed=1
+fi
+
+npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest.json
+vitest_status=$?
+
+stop_services
+npx tsx infra/test-summary.ts test-results/vitest.json "$typecheck_failed" "$vitest_status"
