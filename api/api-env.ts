@@ -1,11 +1,29 @@
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { SecretBox } from '../schema/secret-box';
 import type * as tables from '../schema/tables';
+import type * as authTables from '../schema/auth-tables';
 import type { TargetStatus } from '../sinks/target-worker';
+import type { EmailSender } from './auth/email-sender';
+import type { RateLimiter } from './auth/rate-limiter';
+import type { SigningKeys } from './auth/signing-keys';
 
 export type AccessType = 'client' | 'server' | 'admin';
 
-export type Database = NodePgDatabase<typeof tables>;
+export type Database = NodePgDatabase<typeof tables & typeof authTables>;
+
+export interface AuthSettings {
+  /** Public base URL of the API (token issuer). */
+  apiUrl: string;
+  appleJwksUrl: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  passwordHashLogN: number;
+  signInLimitPerEmail: number;
+  signInLimitPerIp: number;
+  signInWindowMs: number;
+  /** Read the client IP from X-Forwarded-For. */
+  trustProxy: boolean;
+}
 
 /** What the routes need from the process: injected, so tests build the app around their own database. */
 export interface ApiDependencies {
@@ -13,6 +31,10 @@ export interface ApiDependencies {
   secrets: SecretBox;
   /** Credential that may create projects (STACK_INTERNAL_ADMIN_KEY). */
   internalAdminKey: string;
+  auth: AuthSettings;
+  signingKeys: SigningKeys;
+  emailSender: EmailSender;
+  rateLimiter: RateLimiter;
   /** External database sync states, when a sink runs in this process. */
   syncStatus?: () => TargetStatus[];
 }
@@ -24,9 +46,17 @@ export interface RequestProject {
   accessType: AccessType;
 }
 
+/** The signed-in user of a request, from a verified access token of a live session. */
+export interface CurrentUser {
+  id: string;
+  sessionId: string;
+  isAnonymous: boolean;
+}
+
 export interface ApiEnv {
   Variables: {
     deps: ApiDependencies;
     project: RequestProject;
+    user: CurrentUser;
   };
 }

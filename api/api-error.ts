@@ -10,6 +10,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -36,5 +37,34 @@ export const knownErrors = {
   userEmailAlreadyExists: () => new ApiError(409, 'USER_EMAIL_ALREADY_EXISTS', 'A user of this project already uses this email for sign-in.'),
   contactChannelAlreadyExists: () =>
     new ApiError(409, 'CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE', 'This contact channel is already used for sign-in by another user.'),
+  userAuthenticationRequired: () => new ApiError(401, 'USER_AUTHENTICATION_REQUIRED', 'Send a signed-in user’s access token (x-stack-access-token).'),
+  accessTokenExpired: () => new ApiError(401, 'ACCESS_TOKEN_EXPIRED', 'The access token has expired; refresh it.'),
+  invalidAccessToken: () => new ApiError(401, 'INVALID_ACCESS_TOKEN', 'The access token is not valid for this project.'),
+  sessionRevoked: () => new ApiError(401, 'SESSION_REVOKED', 'This session has been signed out.'),
+  refreshTokenRequired: () => new ApiError(400, 'REFRESH_TOKEN_REQUIRED', 'Send the refresh token in x-stack-refresh-token.'),
+  refreshTokenNotFoundOrExpired: () => new ApiError(401, 'REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED', 'The refresh token is unknown, expired or signed out.'),
+  refreshTokenReused: () =>
+    new ApiError(401, 'REFRESH_TOKEN_REUSED', 'This refresh token was already used; the whole session has been revoked as a precaution.'),
+  passwordAuthNotEnabled: () => new ApiError(400, 'PASSWORD_AUTHENTICATION_NOT_ENABLED', 'Password sign-in is not enabled for this project.'),
+  otpNotEnabled: () => new ApiError(400, 'OTP_SIGN_IN_NOT_ENABLED', 'Sign-in with email codes is not enabled for this project.'),
+  anonymousNotEnabled: () => new ApiError(400, 'ANONYMOUS_SIGN_UP_NOT_ENABLED', 'Anonymous sign-up is not enabled for this project.'),
+  passwordTooShort: (min: number) => new ApiError(400, 'PASSWORD_TOO_SHORT', `The password must have at least ${min} characters.`, { min_length: min }),
+  passwordTooLong: (max: number) => new ApiError(400, 'PASSWORD_TOO_LONG', `The password must have at most ${max} characters.`, { max_length: max }),
+  emailPasswordMismatch: () => new ApiError(400, 'EMAIL_PASSWORD_MISMATCH', 'Wrong email or password.'),
+  rateLimited: (retryAfterSeconds: number) =>
+    new ApiError(429, 'RATE_LIMITED', `Too many attempts; try again in ${retryAfterSeconds} s.`, { retry_after_seconds: retryAfterSeconds }, {
+      'retry-after': String(retryAfterSeconds),
+    }),
+  verificationCodeInvalid: () => new ApiError(400, 'VERIFICATION_CODE_INVALID', 'The code is wrong.'),
+  verificationCodeNotFound: () => new ApiError(404, 'VERIFICATION_CODE_NOT_FOUND', 'No such sign-in code was sent.'),
+  verificationCodeExpired: () => new ApiError(400, 'VERIFICATION_CODE_EXPIRED', 'The code has expired; ask for a new one.'),
+  verificationCodeAlreadyUsed: () => new ApiError(400, 'VERIFICATION_CODE_ALREADY_USED', 'The code was already used.'),
+  verificationCodeLocked: () => new ApiError(400, 'VERIFICATION_CODE_LOCKED', 'Too many wrong tries: this code no longer works; ask for a new one.'),
+  redirectUrlNotWhitelisted: (field: string) =>
+    new ApiError(400, 'REDIRECT_URL_NOT_WHITELISTED', `${field} is not on one of the project’s trusted domains.`, { field }),
+  oauthProviderNotEnabled: () => new ApiError(400, 'OAUTH_PROVIDER_NOT_FOUND_OR_NOT_ENABLED', 'This OAuth provider is not enabled for this project.'),
+  appleBundleIdNotConfigured: () => new ApiError(400, 'APPLE_BUNDLE_ID_NOT_CONFIGURED', 'The project has no Apple bundle id configured.'),
+  invalidAppleCredentials: () => new ApiError(400, 'INVALID_APPLE_CREDENTIALS', 'The Apple id token is not valid for this project.'),
+  contactChannelNotFound: () => new ApiError(404, 'CONTACT_CHANNEL_NOT_FOUND', 'No such contact channel for this user.'),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

@@ -34,6 +34,7 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
   app.onError((error, c) => {
     if (error instanceof ApiError) {
       return c.json({ code: error.code, error: error.message, ...(error.details ? { details: error.details } : {}) }, error.status, {
+        ...error.headers,
         'x-stack-known-error': error.code,
       });
     }

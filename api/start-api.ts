@@ -1,13 +1,11 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Hono } from 'hono';
 import pg from 'pg';
 import type { EnvConfig } from '../schema/env-config';
-import { SecretBox } from '../schema/secret-box';
-import * as tables from '../schema/tables';
 import type { TargetStatus } from '../sinks/target-worker';
 import type { ApiEnv } from './api-env';
 import { createApp } from './app';
+import { createApiDependencies, type ApiConfig } from './dependencies';
 
 export interface RunningApi {
   app: Hono<ApiEnv>;
@@ -23,16 +21,11 @@ export function internalDatabasePool(databaseUrl: string): pg.Pool {
 }
 
 export async function startApi(
-  config: Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT' | 'STACK_SECRET_KEY' | 'STACK_INTERNAL_ADMIN_KEY'>,
+  config: ApiConfig & Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT'>,
   syncStatus?: () => TargetStatus[],
 ): Promise<RunningApi> {
   const pool = internalDatabasePool(config.DATABASE_URL);
-  const app = createApp({
-    db: drizzle(pool, { schema: tables }),
-    secrets: new SecretBox(config.STACK_SECRET_KEY),
-    internalAdminKey: config.STACK_INTERNAL_ADMIN_KEY,
-    ...(syncStatus ? { syncStatus } : {}),
-  });
+  const app = createApp(createApiDependencies(config, pool, syncStatus));
   const server = await new Promise<ServerType>((resolve) => {
     const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: '0.0.0.0' }, () => resolve(started));
   });

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { contactChannel, projectUser } from '../schema/tables';
 import type { Database } from './api-env';
+import { restrictedReason, type RestrictedReasonType } from './restrictions';
 
 /** A user as the API returns it (stack-auth's server user shape, the fields this service has). */
 export interface UserView {
@@ -19,9 +20,24 @@ export interface UserView {
   restricted_by_admin: boolean;
   restricted_by_admin_reason: string | null;
   restricted_by_admin_private_details: string | null;
+  is_restricted: boolean;
+  restricted_reason: { type: RestrictedReasonType } | null;
 }
 
-export async function loadUserView(db: Pick<Database, 'select'>, tenancyId: string, userId: string): Promise<UserView | undefined> {
+/** What a client may see of its own user: no server metadata, no private restriction details. */
+export type ClientUserView = Omit<UserView, 'server_metadata' | 'restricted_by_admin_private_details'>;
+
+export function clientView(view: UserView): ClientUserView {
+  const { server_metadata: _serverMetadata, restricted_by_admin_private_details: _privateDetails, ...visible } = view;
+  return visible;
+}
+
+export async function loadUserView(
+  db: Pick<Database, 'select'>,
+  tenancyId: string,
+  userId: string,
+  requireEmailVerification = false,
+): Promise<UserView | undefined> {
   const [row] = await db
     .select({ user: projectUser, email: contactChannel })
     .from(projectUser)
@@ -37,7 +53,18 @@ export async function loadUserView(db: Pick<Database, 'select'>, tenancyId: stri
     .where(and(eq(projectUser.tenancyId, tenancyId), eq(projectUser.projectUserId, userId)))
     .limit(1);
   if (!row) return undefined;
-  const { user, email } = row;
+  return toUserView(row.user, row.email, requireEmailVerification);
+}
+
+export function toUserView(
+  user: typeof projectUser.$inferSelect,
+  email: typeof contactChannel.$inferSelect | null,
+  requireEmailVerification: boolean,
+): UserView {
+  const reason = restrictedReason(
+    { isAnonymous: user.isAnonymous, primaryEmailVerified: email?.isVerified ?? false, restrictedByAdmin: user.restrictedByAdmin },
+    requireEmailVerification,
+  );
   return {
     id: user.projectUserId,
     display_name: user.displayName,
@@ -54,5 +81,7 @@ export async function loadUserView(db: Pick<Database, 'select'>, tenancyId: stri
     restricted_by_admin: user.restrictedByAdmin,
     restricted_by_admin_reason: user.restrictedByAdminReason,
     restricted_by_admin_private_details: user.restrictedByAdminPrivateDetails,
+    is_restricted: reason !== null,
+    restricted_reason: reason,
   };
 }

@@ -32,6 +32,22 @@ export const envConfigSchema = z.object({
   METRICS_PORT: port.default(9464),
   /** Encrypts stored secrets (external connection strings); at least 32 characters. */
   STACK_SECRET_KEY: z.string().min(32).default('local-development-secret-key-do-not-use-in-production'),
+  /** Public base URL of the API: access tokens' `iss` is `<STACK_API_URL>/api/v1/projects/<projectId>`. */
+  STACK_API_URL: z.url().default('http://127.0.0.1:8102'),
+  /** Where Apple publishes the keys of its id tokens. */
+  APPLE_JWKS_URL: z.url().default('https://appleid.apple.com/auth/keys'),
+  /** Lifetime of access tokens, in seconds. */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+  /** Lifetime of refresh tokens, in days. */
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** log2 of scrypt's N for password hashes: 15 uses 32 MB and ~100 ms per hash. */
+  PASSWORD_HASH_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
+  /** Failed sign-in attempts allowed per email, and per client IP, in SIGN_IN_RATE_WINDOW_SECONDS. */
+  SIGN_IN_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(5),
+  SIGN_IN_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
+  SIGN_IN_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   /** Credential for `POST /api/v1/internal/projects` (header x-stack-internal-admin-key). */
   STACK_INTERNAL_ADMIN_KEY: z.string().min(16).default('local-development-internal-admin-key'),
 });

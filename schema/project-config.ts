@@ -12,8 +12,33 @@ export const externalDatabaseInputSchema = z.strictObject({
 /** External database ids become consumer-group and metadata names: keep them simple. */
 export const externalDatabaseIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
 
-/** Project config as stored in "Project".config. Connection strings are encrypted at rest (api/secret-box.ts). */
+/** How users of a project may sign in. */
+export const authConfigSchema = z.object({
+  passwordEnabled: z.boolean().default(true),
+  otpEnabled: z.boolean().default(true),
+  anonymousEnabled: z.boolean().default(true),
+  /** When true, a user whose primary email is not verified is restricted (restricted_reason email_not_verified). */
+  requireEmailVerification: z.boolean().default(false),
+  apple: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** Audiences accepted in Apple id tokens: the project's iOS/macOS bundle ids. */
+      bundleIds: z.array(z.string()).default([]),
+    })
+    .default({ enabled: false, bundleIds: [] }),
+  /** Sign an OAuth user into an existing account that has the same, verified, email. */
+  linkOAuthByVerifiedEmail: z.boolean().default(false),
+  /** Origins that callback and redirect URLs may point at, e.g. `https://app.example.com`, `https://*.example.com`. */
+  trustedDomains: z.array(z.string()).default([]),
+  /** Custom URL schemes of the project's native apps (e.g. `myapp`), accepted only as OAuth redirect URIs. */
+  nativeAppSchemes: z.array(z.string()).default([]),
+});
+
+export type AuthConfig = z.infer<typeof authConfigSchema>;
+
+/** Project config as stored in "Project".config. Connection strings are encrypted at rest (schema/secret-box.ts). */
 export const storedProjectConfigSchema = z.object({
+  auth: authConfigSchema.default(authConfigSchema.parse({})),
   dbSync: z
     .object({
       externalDatabases: z

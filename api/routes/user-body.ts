@@ -22,7 +22,36 @@ export const createUserBody = z.strictObject({
   is_anonymous: z.boolean().optional(),
 });
 
-export const updateUserBody = z.strictObject(z.object(userFields).partial().shape);
+const restrictionFields = {
+  restricted_by_admin: z.boolean(),
+  /** Shown to the user. */
+  restricted_by_admin_reason: z.string().max(1_000).nullable(),
+  /** Seen by the server only. */
+  restricted_by_admin_private_details: z.string().max(5_000).nullable(),
+};
+
+/** A reason or details only make sense on a restricted user (the DB CHECK says the same). */
+export const updateUserBody = z.strictObject({ ...z.object(userFields).partial().shape, ...z.object(restrictionFields).partial().shape }).superRefine((body, ctx) => {
+  if (body.restricted_by_admin === true) return;
+  for (const field of ['restricted_by_admin_reason', 'restricted_by_admin_private_details'] as const) {
+    if (body[field] !== undefined && body[field] !== null) {
+      ctx.addIssue({ code: 'custom', path: [field], message: 'may only be set together with restricted_by_admin: true' });
+    }
+  }
+});
+
+/** What a signed-in user may change about themselves. */
+export const updateOwnUserBody = z.strictObject({
+  display_name: userFields.display_name.optional(),
+  profile_image_url: userFields.profile_image_url.optional(),
+  client_metadata: userFields.client_metadata.optional(),
+});
+
+export const listUsersQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+  include_restricted: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+});
 
 export type CreateUserBody = z.infer<typeof createUserBody>;
 export type UpdateUserBody = z.infer<typeof updateUserBody>;

@@ -9,8 +9,9 @@ import { parseBody } from '../parse-body';
 import { postgresErrorOf, uniqueViolation } from '../pg-errors';
 import { applyPrimaryEmail } from '../primary-email';
 import { requireAccess } from '../project-auth';
+import { loadProjectConfig } from '../project-config-store';
 import { loadUserView } from '../user-view';
-import { createUserBody, updateUserBody } from './user-body';
+import { createUserBody, updateUserBody, type UpdateUserBody } from './user-body';
 
 const userIdParam = z.uuid();
 
@@ -28,6 +29,16 @@ function translateWriteError(error: unknown): never {
   throw error;
 }
 
+/** Unrestricting clears the reason and details; restricting sets those the body names. */
+function restrictionChange(body: UpdateUserBody): Partial<typeof projectUser.$inferInsert> {
+  if (body.restricted_by_admin === false) return { restrictedByAdmin: false, restrictedByAdminReason: null, restrictedByAdminPrivateDetails: null };
+  return {
+    ...(body.restricted_by_admin === true ? { restrictedByAdmin: true } : {}),
+    ...(body.restricted_by_admin_reason !== undefined ? { restrictedByAdminReason: body.restricted_by_admin_reason } : {}),
+    ...(body.restricted_by_admin_private_details !== undefined ? { restrictedByAdminPrivateDetails: body.restricted_by_admin_private_details } : {}),
+  };
+}
+
 export const userRoutes = new Hono<ApiEnv>()
   .post('/users', requireAccess('server'), async (c) => {
     const { db } = c.get('deps');
@@ -36,6 +47,7 @@ export const userRoutes = new Hono<ApiEnv>()
     const userId = randomUUID();
     // One transaction: the user and its email channel appear together or not at all, and the
     // cdc reader publishes them as one source transaction.
+    const { auth } = await loadProjectConfig(db, c.get('project').id);
     const view = await db
       .transaction(async (tx) => {
         await tx.insert(projectUser).values({
@@ -53,14 +65,15 @@ export const userRoutes = new Hono<ApiEnv>()
           verified: body.primary_email_verified,
           authEnabled: body.primary_email_auth_enabled,
         });
-        return loadUserView(tx, tenancyId, userId);
+        return loadUserView(tx, tenancyId, userId, auth.requireEmailVerification);
       })
       .catch(translateWriteError);
     return c.json(view, 201);
   })
   .get('/users/:userId', requireAccess('server'), async (c) => {
     const { db } = c.get('deps');
-    const view = await loadUserView(db, c.get('project').tenancyId, userIdOf(c.req.param('userId')));
+    const { auth } = await loadProjectConfig(db, c.get('project').id);
+    const view = await loadUserView(db, c.get('project').tenancyId, userIdOf(c.req.param('userId')), auth.requireEmailVerification);
     if (!view) throw knownErrors.userNotFound();
     return c.json(view);
   })
@@ -69,6 +82,7 @@ export const userRoutes = new Hono<ApiEnv>()
     const { tenancyId } = c.get('project');
     const userId = userIdOf(c.req.param('userId'));
     const body = await parseBody(c, updateUserBody);
+    const { auth } = await loadProjectConfig(db, c.get('project').id);
     const view = await db
       .transaction(async (tx) => {
         const ofUser = and(eq(projectUser.tenancyId, tenancyId), eq(projectUser.projectUserId, userId));
@@ -80,6 +94,7 @@ export const userRoutes = new Hono<ApiEnv>()
             ...(body.client_metadata !== undefined ? { clientMetadata: body.client_metadata } : {}),
             ...(body.client_read_only_metadata !== undefined ? { clientReadOnlyMetadata: body.client_read_only_metadata } : {}),
             ...(body.server_metadata !== undefined ? { serverMetadata: body.server_metadata } : {}),
+            ...restrictionChange(body),
             updatedAt: new Date(),
           })
           .where(ofUser)
@@ -90,7 +105,7 @@ export const userRoutes = new Hono<ApiEnv>()
           verified: body.primary_email_verified,
           authEnabled: body.primary_email_auth_enabled,
         });
-        return loadUserView(tx, tenancyId, userId);
+        return loadUserView(tx, tenancyId, userId, auth.requireEmailVerification);
       })
       .catch((error: unknown) => (error instanceof ApiError ? Promise.reject(error) : translateWriteError(error)));
     return c.json(view);

@@ -1,16 +1,14 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Hono } from 'hono';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
 import type { ApiEnv } from '../../api/api-env';
+import { createApiDependencies } from '../../api/dependencies';
 import { internalDatabasePool } from '../../api/start-api';
 import { startCdc, type RunningCdc } from '../../cdc/start-cdc';
 import { kafkaClient } from '../../infra/runtime/kafka-client';
 import { waitFor } from '../../infra/wait-for';
 import { loadConfig, type EnvConfig } from '../../schema/env-config';
-import { SecretBox } from '../../schema/secret-box';
-import * as tables from '../../schema/tables';
 import { startSink, type RunningSink } from '../../sinks/start-sink';
 import { createDatabase, dropDatabase, templateDatabase, testServices, uniqueName, withClient } from './test-services';
 
@@ -57,12 +55,7 @@ export class PipelineContext {
       METRICS_PORT: '0',
     });
     this.internal = internalDatabasePool(internalUrl);
-    this.app = createApp({
-      db: drizzle(this.internal, { schema: tables }),
-      secrets: new SecretBox(this.config.STACK_SECRET_KEY),
-      internalAdminKey: this.config.STACK_INTERNAL_ADMIN_KEY,
-      syncStatus: () => this.#sink?.supervisor.statuses() ?? [],
-    });
+    this.app = createApp(createApiDependencies(this.config, this.internal, () => this.#sink?.supervisor.statuses() ?? []));
   }
 
   static async open(): Promise<PipelineContext> {

@@ -1,0 +1,52 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import type { EnvConfig } from '../schema/env-config';
+import { SecretBox } from '../schema/secret-box';
+import * as authTables from '../schema/auth-tables';
+import * as tables from '../schema/tables';
+import type { TargetStatus } from '../sinks/target-worker';
+import type { ApiDependencies } from './api-env';
+import { OutboxEmailSender } from './auth/email-sender';
+import { RateLimiter } from './auth/rate-limiter';
+import { SigningKeys } from './auth/signing-keys';
+
+export type ApiConfig = Pick<
+  EnvConfig,
+  | 'STACK_SECRET_KEY'
+  | 'STACK_INTERNAL_ADMIN_KEY'
+  | 'STACK_API_URL'
+  | 'APPLE_JWKS_URL'
+  | 'ACCESS_TOKEN_TTL_SECONDS'
+  | 'REFRESH_TOKEN_TTL_DAYS'
+  | 'PASSWORD_HASH_LOG_N'
+  | 'SIGN_IN_RATE_LIMIT_PER_EMAIL'
+  | 'SIGN_IN_RATE_LIMIT_PER_IP'
+  | 'SIGN_IN_RATE_WINDOW_SECONDS'
+  | 'TRUST_PROXY'
+>;
+
+/** Builds the API's dependencies from the validated config and the internal database pool. */
+export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStatus?: () => TargetStatus[]): ApiDependencies {
+  const db = drizzle(pool, { schema: { ...tables, ...authTables } });
+  const secrets = new SecretBox(config.STACK_SECRET_KEY);
+  return {
+    db,
+    secrets,
+    internalAdminKey: config.STACK_INTERNAL_ADMIN_KEY,
+    auth: {
+      apiUrl: config.STACK_API_URL,
+      appleJwksUrl: config.APPLE_JWKS_URL,
+      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+      passwordHashLogN: config.PASSWORD_HASH_LOG_N,
+      signInLimitPerEmail: config.SIGN_IN_RATE_LIMIT_PER_EMAIL,
+      signInLimitPerIp: config.SIGN_IN_RATE_LIMIT_PER_IP,
+      signInWindowMs: config.SIGN_IN_RATE_WINDOW_SECONDS * 1000,
+      trustProxy: config.TRUST_PROXY,
+    },
+    signingKeys: new SigningKeys(db, secrets, config.ACCESS_TOKEN_TTL_SECONDS),
+    emailSender: new OutboxEmailSender(db),
+    rateLimiter: new RateLimiter(),
+    ...(syncStatus ? { syncStatus } : {}),
+  };
+}

@@ -1,0 +1,102 @@
+import { createHash, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { otpCode } from '../../schema/auth-tables';
+import { knownErrors } from '../api-error';
+import type { ApiEnv } from '../api-env';
+import { readCurrentUser } from '../auth/current-user';
+import { issueTokens } from '../auth/issue-tokens';
+import { isAllowedRedirect } from '../auth/redirect-urls';
+import { countSignInAttempt } from '../auth/sign-in-limits';
+import { createOrUpgradeEmailUser, findUserByAuthEmail, markAuthEmailVerified, normaliseEmail } from '../auth/user-accounts';
+import { parseBody } from '../parse-body';
+import { loadProjectConfig } from '../project-config-store';
+import { requireAccess } from '../project-auth';
+
+/** A code lives 10 minutes, works once, and stops working after this many wrong tries. */
+const codeLifetimeMs = 10 * 60_000;
+const maxWrongAttempts = 5;
+
+const sendCodeBody = z.strictObject({
+  email: z.email().max(254),
+  callback_url: z.string().max(2_000).optional(),
+});
+
+const signInBody = z.strictObject({
+  nonce: z.uuid(),
+  code: z.string().regex(/^\d{6}$/, 'six digits'),
+});
+
+function codeHash(nonce: string, code: string): Buffer {
+  return createHash('sha256').update(`${nonce}:${code}`).digest();
+}
+
+export const otpAuthRoutes = new Hono<ApiEnv>()
+  /** Emails a six-digit sign-in code and answers with the nonce the sign-in must name. */
+  .post('/auth/otp/send-sign-in-code', requireAccess('client', 'server'), async (c) => {
+    const deps = c.get('deps');
+    const project = c.get('project');
+    const body = await parseBody(c, sendCodeBody);
+    const config = await loadProjectConfig(deps.db, project.id);
+    if (!config.auth.otpEnabled) throw knownErrors.otpNotEnabled();
+    if (body.callback_url !== undefined && !isAllowedRedirect(body.callback_url, 'callback', config.auth)) {
+      throw knownErrors.redirectUrlNotWhitelisted('callback_url');
+    }
+    const email = normaliseEmail(body.email);
+    // Sending is rate-limited like signing in: each code is a chance to guess.
+    countSignInAttempt(c, email);
+    const nonce = randomUUID();
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await deps.db.insert(otpCode).values({
+      id: nonce,
+      tenancyId: project.tenancyId,
+      email,
+      codeHash: codeHash(nonce, code).toString('hex'),
+      expiresAt: new Date(Date.now() + codeLifetimeMs),
+    });
+    await deps.emailSender.send({
+      tenancyId: project.tenancyId,
+      to: email,
+      subject: 'Your sign-in code',
+      body: `Your sign-in code is ${code}. It expires in 10 minutes.${body.callback_url ? `\n\nOr open ${body.callback_url}` : ''}`,
+    });
+    return c.json({ nonce });
+  })
+  /** Signs in with a code: the email's user, or a new one (an anonymous caller is upgraded in place). */
+  .post('/auth/otp/sign-in', requireAccess('client', 'server'), async (c) => {
+    const deps = c.get('deps');
+    const project = c.get('project');
+    const body = await parseBody(c, signInBody);
+    const current = await readCurrentUser(c);
+    const outcome = await deps.db
+      .transaction(async (tx) => {
+        const [row] = await tx.select().from(otpCode).where(eq(otpCode.id, body.nonce)).for('update');
+        if (!row || row.tenancyId !== project.tenancyId) throw knownErrors.verificationCodeNotFound();
+        if (row.usedAt) throw knownErrors.verificationCodeAlreadyUsed();
+        if (row.failedAttempts >= maxWrongAttempts) throw knownErrors.verificationCodeLocked();
+        if (row.expiresAt.getTime() <= Date.now()) throw knownErrors.verificationCodeExpired();
+        if (!timingSafeEqual(codeHash(body.nonce, body.code), Buffer.from(row.codeHash, 'hex'))) {
+          await tx.update(otpCode).set({ failedAttempts: row.failedAttempts + 1 }).where(eq(otpCode.id, row.id));
+          return { kind: 'wrong' as const };
+        }
+        await tx.update(otpCode).set({ usedAt: new Date() }).where(eq(otpCode.id, row.id));
+        const owner = await findUserByAuthEmail(tx, project.tenancyId, row.email);
+        let userId: string;
+        if (owner) {
+          userId = owner.userId;
+          // Receiving the code proves the address.
+          await markAuthEmailVerified(tx, project.tenancyId, userId, row.email);
+        } else {
+          userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
+            email: row.email,
+            verified: true,
+            ...(current?.isAnonymous ? { upgradeUserId: current.id } : {}),
+          });
+        }
+        return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, { id: userId, isAnonymous: false }, tx) };
+      });
+    // The failed attempt is committed before the error is raised, so the lock counts every try.
+    if (outcome.kind === 'wrong') throw knownErrors.verificationCodeInvalid();
+    return c.json(outcome.tokens);
+  });

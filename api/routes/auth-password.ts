@@ -1,0 +1,91 @@
+import { and, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { passwordCredential } from '../../schema/auth-tables';
+import { ApiError, knownErrors } from '../api-error';
+import type { ApiEnv } from '../api-env';
+import { readCurrentUser } from '../auth/current-user';
+import { issueTokens } from '../auth/issue-tokens';
+import { decoyHash, hashPassword, verifyPassword } from '../auth/password-hash';
+import { isAllowedRedirect } from '../auth/redirect-urls';
+import { countSignInAttempt } from '../auth/sign-in-limits';
+import { createOrUpgradeEmailUser, findUserByAuthEmail, normaliseEmail } from '../auth/user-accounts';
+import { parseBody } from '../parse-body';
+import { postgresErrorOf, uniqueViolation } from '../pg-errors';
+import { loadProjectConfig } from '../project-config-store';
+import { requireAccess } from '../project-auth';
+
+const minPasswordLength = 8;
+const maxPasswordLength = 256;
+
+const signUpBody = z.strictObject({
+  email: z.email().max(254),
+  // Length is checked by hand to answer with PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG.
+  password: z.string().max(10_000),
+  verification_callback_url: z.string().max(2_000).optional(),
+});
+
+const signInBody = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().max(10_000),
+});
+
+let decoy: Promise<string> | undefined;
+
+export const passwordAuthRoutes = new Hono<ApiEnv>()
+  /** Creates a password user (or upgrades the signed-in anonymous user, keeping its id) and signs it in. */
+  .post('/auth/password/sign-up', requireAccess('client', 'server'), async (c) => {
+    const deps = c.get('deps');
+    const project = c.get('project');
+    const body = await parseBody(c, signUpBody);
+    const config = await loadProjectConfig(deps.db, project.id);
+    if (!config.auth.passwordEnabled) throw knownErrors.passwordAuthNotEnabled();
+    if (body.password.length < minPasswordLength) throw knownErrors.passwordTooShort(minPasswordLength);
+    if (body.password.length > maxPasswordLength) throw knownErrors.passwordTooLong(maxPasswordLength);
+    if (body.verification_callback_url !== undefined && !isAllowedRedirect(body.verification_callback_url, 'callback', config.auth)) {
+      throw knownErrors.redirectUrlNotWhitelisted('verification_callback_url');
+    }
+    const email = normaliseEmail(body.email);
+    const current = await readCurrentUser(c);
+    const passwordHash = await hashPassword(body.password, deps.auth.passwordHashLogN);
+    const result = await deps.db
+      .transaction(async (tx) => {
+        if (await findUserByAuthEmail(tx, project.tenancyId, email)) throw knownErrors.userEmailAlreadyExists();
+        const userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
+          email,
+          verified: false,
+          ...(current?.isAnonymous ? { upgradeUserId: current.id } : {}),
+        });
+        await tx.insert(passwordCredential).values({ tenancyId: project.tenancyId, projectUserId: userId, passwordHash });
+        return issueTokens(deps, project, { id: userId, isAnonymous: false }, tx);
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ApiError) throw error;
+        const pgError = postgresErrorOf(error);
+        // Two sign-ups for one email racing: the unique index decides, the loser gets the known error.
+        if (pgError?.code === uniqueViolation) throw knownErrors.userEmailAlreadyExists();
+        throw error;
+      });
+    return c.json(result, 201);
+  })
+  .post('/auth/password/sign-in', requireAccess('client', 'server'), async (c) => {
+    const deps = c.get('deps');
+    const project = c.get('project');
+    const body = await parseBody(c, signInBody);
+    const email = normaliseEmail(body.email);
+    countSignInAttempt(c, email);
+    const config = await loadProjectConfig(deps.db, project.id);
+    if (!config.auth.passwordEnabled) throw knownErrors.passwordAuthNotEnabled();
+    const owner = await findUserByAuthEmail(deps.db, project.tenancyId, email);
+    const [credential] = owner
+      ? await deps.db
+          .select({ passwordHash: passwordCredential.passwordHash })
+          .from(passwordCredential)
+          .where(and(eq(passwordCredential.tenancyId, project.tenancyId), eq(passwordCredential.projectUserId, owner.userId)))
+      : [];
+    // An unknown email costs a hash too, so timing does not tell which emails have accounts.
+    decoy ??= decoyHash(deps.auth.passwordHashLogN);
+    const matches = await verifyPassword(body.password, credential?.passwordHash ?? (await decoy));
+    if (!owner || !credential || !matches) throw knownErrors.emailPasswordMismatch();
+    return c.json(await issueTokens(deps, project, { id: owner.userId, isAnonymous: owner.isAnonymous }));
+  });
