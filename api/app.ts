@@ -2,22 +2,45 @@ import { Hono } from 'hono';
 import { logger } from '../infra/runtime/log';
 import { ApiError, knownErrors } from './api-error';
 import type { ApiDependencies, ApiEnv } from './api-env';
+import { docsPage, openApiDocument } from './openapi';
+import { anonymousAuthRoutes } from './routes/auth-anonymous';
+import { appleAuthRoutes } from './routes/auth-apple';
+import { otpAuthRoutes } from './routes/auth-otp';
+import { passwordAuthRoutes } from './routes/auth-password';
+import { sessionRoutes } from './routes/auth-sessions';
 import { contactChannelRoutes } from './routes/contact-channels';
+import { emailRoutes } from './routes/emails';
+import { jwksRoutes } from './routes/jwks';
 import { projectConfigRoutes } from './routes/project-config';
 import { projectRoutes } from './routes/projects';
 import { syncStatusRoutes } from './routes/sync-status';
+import { currentUserRoutes } from './routes/users-me';
+import { userListRoutes } from './routes/users-list';
 import { userRoutes } from './routes/users';
 
 const log = logger('api');
 
 /** The REST API. Everything it needs comes in `deps`, so tests run it with `app.request()`. */
 export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
+  const document = openApiDocument(deps.auth.apiUrl);
   const v1 = new Hono<ApiEnv>()
+    .get('/openapi.json', (c) => c.json(document))
+    .get('/docs', (c) => c.html(docsPage(document)))
     .route('/', projectRoutes)
     .route('/', projectConfigRoutes)
+    .route('/', syncStatusRoutes)
+    .route('/', emailRoutes)
+    .route('/', jwksRoutes)
+    .route('/', passwordAuthRoutes)
+    .route('/', anonymousAuthRoutes)
+    .route('/', otpAuthRoutes)
+    .route('/', appleAuthRoutes)
+    .route('/', sessionRoutes)
+    // /users/me before /users/{userId}, which would otherwise take "me" for an id.
+    .route('/', currentUserRoutes)
+    .route('/', userListRoutes)
     .route('/', userRoutes)
-    .route('/', contactChannelRoutes)
-    .route('/', syncStatusRoutes);
+    .route('/', contactChannelRoutes);
 
   const app = new Hono<ApiEnv>();
   app.use(async (c, next) => {

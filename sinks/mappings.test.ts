@@ -61,6 +61,7 @@ describe('users mapping', () => {
           client_read_only_metadata: { plan: 'pro' },
           server_metadata: ['not', 'an', 'object'],
           is_anonymous: false,
+          restricted_by_admin: false,
         },
       },
     ]);

@@ -13,7 +13,7 @@ import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
 import { randomUUID } from 'node:crypto';
 
-const appleNativeBody = z.strictObject({ id_token: z.string().min(1).max(10_000) });
+export const appleNativeBody = z.strictObject({ id_token: z.string().min(1).max(10_000) });
 
 export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/apple/native', requireAccess('client', 'server'), async (c) => {
   const deps = c.get('deps');

@@ -18,12 +18,12 @@ import { requireAccess } from '../project-auth';
 const codeLifetimeMs = 10 * 60_000;
 const maxWrongAttempts = 5;
 
-const sendCodeBody = z.strictObject({
+export const otpSendCodeBody = z.strictObject({
   email: z.email().max(254),
   callback_url: z.string().max(2_000).optional(),
 });
 
-const signInBody = z.strictObject({
+export const otpSignInBody = z.strictObject({
   nonce: z.uuid(),
   code: z.string().regex(/^\d{6}$/, 'six digits'),
 });
@@ -37,7 +37,7 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
   .post('/auth/otp/send-sign-in-code', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
-    const body = await parseBody(c, sendCodeBody);
+    const body = await parseBody(c, otpSendCodeBody);
     const config = await loadProjectConfig(deps.db, project.id);
     if (!config.auth.otpEnabled) throw knownErrors.otpNotEnabled();
     if (body.callback_url !== undefined && !isAllowedRedirect(body.callback_url, 'callback', config.auth)) {
@@ -67,7 +67,7 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
   .post('/auth/otp/sign-in', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
-    const body = await parseBody(c, signInBody);
+    const body = await parseBody(c, otpSignInBody);
     const current = await readCurrentUser(c);
     const outcome = await deps.db
       .transaction(async (tx) => {

@@ -18,14 +18,14 @@ import { requireAccess } from '../project-auth';
 const minPasswordLength = 8;
 const maxPasswordLength = 256;
 
-const signUpBody = z.strictObject({
+export const passwordSignUpBody = z.strictObject({
   email: z.email().max(254),
   // Length is checked by hand to answer with PASSWORD_TOO_SHORT / PASSWORD_TOO_LONG.
   password: z.string().max(10_000),
   verification_callback_url: z.string().max(2_000).optional(),
 });
 
-const signInBody = z.strictObject({
+export const passwordSignInBody = z.strictObject({
   email: z.email().max(254),
   password: z.string().max(10_000),
 });
@@ -37,7 +37,7 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
   .post('/auth/password/sign-up', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
-    const body = await parseBody(c, signUpBody);
+    const body = await parseBody(c, passwordSignUpBody);
     const config = await loadProjectConfig(deps.db, project.id);
     if (!config.auth.passwordEnabled) throw knownErrors.passwordAuthNotEnabled();
     if (body.password.length < minPasswordLength) throw knownErrors.passwordTooShort(minPasswordLength);
@@ -71,7 +71,7 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
   .post('/auth/password/sign-in', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
-    const body = await parseBody(c, signInBody);
+    const body = await parseBody(c, passwordSignInBody);
     const email = normaliseEmail(body.email);
     countSignInAttempt(c, email);
     const config = await loadProjectConfig(deps.db, project.id);

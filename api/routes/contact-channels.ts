@@ -16,7 +16,7 @@ type ChannelRow = typeof contactChannel.$inferSelect;
 
 const userRef = z.union([z.literal('me'), z.uuid()]);
 
-const createBody = z
+export const createContactChannelBody = z
   .strictObject({
     user_id: userRef,
     type: z.enum(['email', 'phone']),
@@ -27,7 +27,7 @@ const createBody = z
   })
   .refine((body) => body.type !== 'email' || z.email().safeParse(body.value).success, { message: 'not an email address', path: ['value'] });
 
-const updateBody = z.strictObject({
+export const updateContactChannelBody = z.strictObject({
   value: z.string().trim().min(1).max(254).optional(),
   is_verified: z.boolean().optional(),
   is_primary: z.boolean().optional(),
@@ -117,7 +117,7 @@ export const contactChannelRoutes = new Hono<ApiEnv>()
   .post('/contact-channels', requireAccess('client', 'server'), async (c) => {
     const { db } = c.get('deps');
     const { tenancyId } = c.get('project');
-    const body = await parseBody(c, createBody);
+    const body = await parseBody(c, createContactChannelBody);
     forbidClientVerification(c, body.is_verified);
     const userId = await targetUser(c, body.user_id);
     const type = body.type === 'email' ? 'EMAIL' : 'PHONE';
@@ -157,7 +157,7 @@ export const contactChannelRoutes = new Hono<ApiEnv>()
   .patch('/contact-channels/:userId/:channelId', requireAccess('client', 'server'), async (c) => {
     const { db } = c.get('deps');
     const { tenancyId } = c.get('project');
-    const body = await parseBody(c, updateBody);
+    const body = await parseBody(c, updateContactChannelBody);
     forbidClientVerification(c, body.is_verified);
     const userId = await targetUser(c, c.req.param('userId'));
     const channelId = z.uuid().safeParse(c.req.param('channelId'));

@@ -8,7 +8,7 @@ import { generateProjectKeys, hashKey } from '../keys';
 import { parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
 
-const createProjectBody = z.strictObject({
+export const createProjectBody = z.strictObject({
   display_name: z.string().trim().min(1).max(200),
 });
 

@@ -41,9 +41,11 @@ export class PipelineContext {
   #sink: RunningSink | undefined;
   readonly #externalDatabases: string[] = [];
 
-  private constructor(readonly name: string, internalUrl: string) {
+  private constructor(readonly name: string, internalUrl: string, overrides: Record<string, string>) {
     const services = testServices();
     this.config = loadConfig({
+      // scrypt at 2^12 keeps sign-up tests fast; production defaults to 2^15.
+      PASSWORD_HASH_LOG_N: '12',
       DATABASE_URL: internalUrl,
       KAFKA_BROKERS: services.kafkaBrokers,
       CDC_SLOT: name,
@@ -53,15 +55,17 @@ export class PipelineContext {
       SINK_CONFIG_POLL_MS: '300',
       API_PORT: '0',
       METRICS_PORT: '0',
+      ...overrides,
     });
     this.internal = internalDatabasePool(internalUrl);
     this.app = createApp(createApiDependencies(this.config, this.internal, () => this.#sink?.supervisor.statuses() ?? []));
   }
 
-  static async open(): Promise<PipelineContext> {
+  /** `overrides` are environment variables of this context's config (e.g. TRUST_PROXY). */
+  static async open(overrides: Record<string, string> = {}): Promise<PipelineContext> {
     const name = uniqueName();
     const url = await createDatabase(testServices().internalAdminUrl, name, templateDatabase);
-    return new PipelineContext(name, url);
+    return new PipelineContext(name, url, overrides);
   }
 
   get cdc(): RunningCdc | undefined {
@@ -143,6 +147,25 @@ export class PipelineContext {
     const external_databases = Object.fromEntries(Object.entries(databases).map(([id, url]) => [id, { type: 'postgres', connection_string: url }]));
     const response = await this.as(project, 'admin', 'PATCH', '/api/v1/internal/config', { db_sync: { external_databases } });
     if (response.status !== 200) throw new Error(`config update failed: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+
+  async setAuthConfig(project: TestProject, auth: Record<string, unknown>): Promise<void> {
+    const response = await this.as(project, 'admin', 'PATCH', '/api/v1/internal/config', { auth });
+    if (response.status !== 200) throw new Error(`config update failed: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+
+  /** A request as a signed-in user: the project's client key plus the user's access token. */
+  async asUser(project: TestProject, accessToken: string, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<ApiResponse> {
+    return this.request(method, path, {
+      body,
+      headers: {
+        'x-stack-project-id': project.id,
+        'x-stack-access-type': 'client',
+        'x-stack-publishable-client-key': project.publishableClientKey,
+        'x-stack-access-token': accessToken,
+        ...extraHeaders,
+      },
+    });
   }
 
   async createUser(project: TestProject, body: Record<string, unknown>): Promise<string> {

@@ -20,6 +20,7 @@ export const usersMapping: Mapping = {
     'client_read_only_metadata',
     'server_metadata',
     'is_anonymous',
+    'restricted_by_admin',
   ],
   jsonColumns: ['client_metadata', 'client_read_only_metadata', 'server_metadata'],
   ddl: `CREATE TABLE IF NOT EXISTS users (
@@ -32,8 +33,11 @@ export const usersMapping: Mapping = {
     client_metadata jsonb NOT NULL DEFAULT '{}',
     client_read_only_metadata jsonb NOT NULL DEFAULT '{}',
     server_metadata jsonb NOT NULL DEFAULT '{}',
-    is_anonymous boolean NOT NULL DEFAULT false
-  )`,
+    is_anonymous boolean NOT NULL DEFAULT false,
+    restricted_by_admin boolean NOT NULL DEFAULT false
+  );
+  -- Added after the first release: databases created before it get the column here.
+  ALTER TABLE users ADD COLUMN IF NOT EXISTS restricted_by_admin boolean NOT NULL DEFAULT false`,
   map(event: ChangeEvent): RowOperation[] {
     if (event.source.table !== this.sourceTable) return [];
     const row = sourceRow(event);
@@ -54,6 +58,7 @@ export const usersMapping: Mapping = {
           client_read_only_metadata: jsonOrEmptyObject(row.clientReadOnlyMetadata),
           server_metadata: jsonOrEmptyObject(row.serverMetadata),
           is_anonymous: row.isAnonymous === true,
+          restricted_by_admin: row.restrictedByAdmin === true,
         },
       },
     ];

@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import type { AccessType } from './api-env';
+import { appleNativeBody } from './routes/auth-apple';
+import { anonymousSignUpBody } from './routes/auth-anonymous';
+import { otpSendCodeBody, otpSignInBody } from './routes/auth-otp';
+import { passwordSignInBody, passwordSignUpBody } from './routes/auth-password';
+import { createContactChannelBody, updateContactChannelBody } from './routes/contact-channels';
+import { configUpdateBody } from './routes/project-config';
+import { createProjectBody } from './routes/projects';
+import { createUserBody, listUsersQuery, updateOwnUserBody, updateUserBody } from './routes/user-body';
+
+/** Who may call a route: project access types, the internal admin key, or anyone. */
+export type RouteAccess = readonly AccessType[] | 'internal-admin-key' | 'public';
+
+export interface RouteDoc {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** Below /api/v1, OpenAPI style: `{userId}`. */
+  path: string;
+  summary: string;
+  access: RouteAccess;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Needs a signed-in user's access token. */
+  user?: true;
+}
+
+/**
+ * Every route of the API with its zod schemas: the source of the OpenAPI document, and the list
+ * the hostile-input tests walk. A test keeps it equal to the routes the app really serves.
+ */
+export const routeCatalog: readonly RouteDoc[] = [
+  { method: 'post', path: '/internal/projects', summary: 'Create a project and its keys', access: 'internal-admin-key', body: createProjectBody },
+  { method: 'get', path: '/internal/projects/current', summary: 'The authenticated project', access: ['admin'] },
+  { method: 'get', path: '/internal/config', summary: 'Project config (secrets redacted)', access: ['admin'] },
+  { method: 'patch', path: '/internal/config', summary: 'Update project config', access: ['admin'], body: configUpdateBody },
+  { method: 'get', path: '/internal/db-sync/status', summary: 'External database sync status', access: ['admin'] },
+  { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },
+  { method: 'post', path: '/internal/signing-keys/rotate', summary: 'Rotate the access-token signing key', access: ['admin'] },
+  { method: 'get', path: '/projects/{projectId}/.well-known/jwks.json', summary: 'Public keys of the project’s access tokens', access: 'public' },
+  { method: 'post', path: '/auth/password/sign-up', summary: 'Sign up with email and password', access: ['client', 'server'], body: passwordSignUpBody },
+  { method: 'post', path: '/auth/password/sign-in', summary: 'Sign in with email and password', access: ['client', 'server'], body: passwordSignInBody },
+  { method: 'post', path: '/auth/anonymous/sign-up', summary: 'Create an anonymous user', access: ['client', 'server'], body: anonymousSignUpBody },
+  { method: 'post', path: '/auth/otp/send-sign-in-code', summary: 'Email a sign-in code', access: ['client', 'server'], body: otpSendCodeBody },
+  { method: 'post', path: '/auth/otp/sign-in', summary: 'Sign in with an emailed code', access: ['client', 'server'], body: otpSignInBody },
+  { method: 'post', path: '/auth/oauth/callback/apple/native', summary: 'Sign in with an Apple id token', access: ['client', 'server'], body: appleNativeBody },
+  { method: 'post', path: '/auth/sessions/current/refresh', summary: 'Rotate the refresh token', access: ['client', 'server'] },
+  { method: 'delete', path: '/auth/sessions/current', summary: 'Sign out', access: ['client', 'server'], user: true },
+  { method: 'get', path: '/users/me', summary: 'The signed-in user', access: ['client', 'server'], user: true },
+  { method: 'patch', path: '/users/me', summary: 'Update the signed-in user', access: ['client', 'server'], user: true, body: updateOwnUserBody },
+  { method: 'get', path: '/users', summary: 'List users', access: ['server'], query: listUsersQuery },
+  { method: 'post', path: '/users', summary: 'Create a user', access: ['server'], body: createUserBody },
+  { method: 'get', path: '/users/{userId}', summary: 'Read a user', access: ['server'] },
+  { method: 'patch', path: '/users/{userId}', summary: 'Update a user, including restrictions', access: ['server'], body: updateUserBody },
+  { method: 'delete', path: '/users/{userId}', summary: 'Delete a user', access: ['server'] },
+  { method: 'post', path: '/contact-channels', summary: 'Add a contact channel', access: ['client', 'server'], body: createContactChannelBody },
+  { method: 'get', path: '/contact-channels', summary: 'List a user’s contact channels', access: ['client', 'server'] },
+  { method: 'patch', path: '/contact-channels/{userId}/{channelId}', summary: 'Update a contact channel', access: ['client', 'server'], body: updateContactChannelBody },
+  { method: 'delete', path: '/contact-channels/{userId}/{channelId}', summary: 'Delete a contact channel', access: ['client', 'server'] },
+];
