@@ -19,6 +19,7 @@ export class ApiError extends Error {
 
 export const knownErrors = {
   schema: (message: string, details: Record<string, unknown>) => new ApiError(400, 'SCHEMA_ERROR', message, details),
+  bodyTooLarge: (maxBytes: number) => new ApiError(413, 'BODY_TOO_LARGE', `The request body is larger than ${maxBytes} bytes.`),
   bodyNotJson: () => new ApiError(400, 'BODY_PARSING_ERROR', 'The request body must be JSON (content-type: application/json).'),
   accessTypeRequired: () =>
     new ApiError(400, 'ACCESS_TYPE_REQUIRED', 'Send x-stack-access-type: client, server or admin.'),

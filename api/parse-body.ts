@@ -1,9 +1,28 @@
 import type { Context } from 'hono';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { knownErrors } from './api-error';
+
+/** For routes that take no body: nothing, or `{}`. */
+export const emptyBody = z.strictObject({});
 
 /** Bodies larger than this are refused before parsing. */
 const maxBodyBytes = 1_000_000;
+/** JSON nested deeper than this is refused before validation. */
+const maxDepth = 64;
+
+/** Nesting depth of a JSON value, iteratively (a recursive walk is what the limit protects). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > maxDepth) return deepest;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 /**
  * Parses a JSON body with a zod schema. Failures are 400 SCHEMA_ERROR naming each field, so a
@@ -11,12 +30,16 @@ const maxBodyBytes = 1_000_000;
  */
 export async function parseBody<Schema extends z.ZodType>(c: Context, schema: Schema): Promise<z.infer<Schema>> {
   const text = await c.req.text();
-  if (text.length > maxBodyBytes) throw knownErrors.schema(`The body is larger than ${maxBodyBytes} bytes.`, { issues: [] });
+  if (Buffer.byteLength(text) > maxBodyBytes) throw knownErrors.bodyTooLarge(maxBodyBytes);
   let json: unknown;
   try {
     json = text.length === 0 ? {} : JSON.parse(text);
   } catch {
     throw knownErrors.bodyNotJson();
+  }
+  if (depthOf(json) > maxDepth) {
+    // Deeply nested JSON would make the recursive validators below overflow the stack.
+    throw knownErrors.schema(`Request validation failed on body — nested deeper than ${maxDepth} levels`, { issues: [{ path: '(body)', message: 'too deep' }] });
   }
   const nulPath = pathOfNulCharacter(json);
   if (nulPath !== undefined) {

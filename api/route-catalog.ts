@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import type { AccessType } from './api-env';
 import { appleNativeBody } from './routes/auth-apple';
-import { anonymousSignUpBody } from './routes/auth-anonymous';
 import { otpSendCodeBody, otpSignInBody } from './routes/auth-otp';
 import { passwordSignInBody, passwordSignUpBody } from './routes/auth-password';
 import { createContactChannelBody, updateContactChannelBody } from './routes/contact-channels';
 import { configUpdateBody } from './routes/project-config';
 import { createProjectBody } from './routes/projects';
+import { emptyBody } from './parse-body';
 import { createUserBody, listUsersQuery, updateOwnUserBody, updateUserBody } from './routes/user-body';
 
 /** Who may call a route: project access types, the internal admin key, or anyone. */
@@ -35,15 +35,15 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'patch', path: '/internal/config', summary: 'Update project config', access: ['admin'], body: configUpdateBody },
   { method: 'get', path: '/internal/db-sync/status', summary: 'External database sync status', access: ['admin'] },
   { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },
-  { method: 'post', path: '/internal/signing-keys/rotate', summary: 'Rotate the access-token signing key', access: ['admin'] },
+  { method: 'post', path: '/internal/signing-keys/rotate', summary: 'Rotate the access-token signing key', access: ['admin'], body: emptyBody },
   { method: 'get', path: '/projects/{projectId}/.well-known/jwks.json', summary: 'Public keys of the project’s access tokens', access: 'public' },
   { method: 'post', path: '/auth/password/sign-up', summary: 'Sign up with email and password', access: ['client', 'server'], body: passwordSignUpBody },
   { method: 'post', path: '/auth/password/sign-in', summary: 'Sign in with email and password', access: ['client', 'server'], body: passwordSignInBody },
-  { method: 'post', path: '/auth/anonymous/sign-up', summary: 'Create an anonymous user', access: ['client', 'server'], body: anonymousSignUpBody },
+  { method: 'post', path: '/auth/anonymous/sign-up', summary: 'Create an anonymous user', access: ['client', 'server'], body: emptyBody },
   { method: 'post', path: '/auth/otp/send-sign-in-code', summary: 'Email a sign-in code', access: ['client', 'server'], body: otpSendCodeBody },
   { method: 'post', path: '/auth/otp/sign-in', summary: 'Sign in with an emailed code', access: ['client', 'server'], body: otpSignInBody },
   { method: 'post', path: '/auth/oauth/callback/apple/native', summary: 'Sign in with an Apple id token', access: ['client', 'server'], body: appleNativeBody },
-  { method: 'post', path: '/auth/sessions/current/refresh', summary: 'Rotate the refresh token', access: ['client', 'server'] },
+  { method: 'post', path: '/auth/sessions/current/refresh', summary: 'Rotate the refresh token (x-stack-refresh-token)', access: ['client', 'server'], body: emptyBody },
   { method: 'delete', path: '/auth/sessions/current', summary: 'Sign out', access: ['client', 'server'], user: true },
   { method: 'get', path: '/users/me', summary: 'The signed-in user', access: ['client', 'server'], user: true },
   { method: 'patch', path: '/users/me', summary: 'Update the signed-in user', access: ['client', 'server'], user: true, body: updateOwnUserBody },

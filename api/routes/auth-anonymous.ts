@@ -4,18 +4,15 @@ import { projectUser } from '../../schema/tables';
 import { knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
 import { issueTokens } from '../auth/issue-tokens';
-import { parseBody } from '../parse-body';
+import { emptyBody, parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
-import { z } from 'zod';
-
-export const anonymousSignUpBody = z.strictObject({});
 
 /** A user with no credentials yet; signing up with a password or a code later keeps its id. */
 export const anonymousAuthRoutes = new Hono<ApiEnv>().post('/auth/anonymous/sign-up', requireAccess('client', 'server'), async (c) => {
   const deps = c.get('deps');
   const project = c.get('project');
-  await parseBody(c, anonymousSignUpBody);
+  await parseBody(c, emptyBody);
   const config = await loadProjectConfig(deps.db, project.id);
   if (!config.auth.anonymousEnabled) throw knownErrors.anonymousNotEnabled();
   const userId = randomUUID();

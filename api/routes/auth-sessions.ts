@@ -4,6 +4,7 @@ import type { ApiEnv } from '../api-env';
 import { signAccessToken } from '../auth/access-token';
 import { requireUser } from '../auth/current-user';
 import { revokeSession, rotateRefreshToken } from '../auth/sessions';
+import { emptyBody, parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
 import { projectUser } from '../../schema/tables';
 import { and, eq } from 'drizzle-orm';
@@ -13,6 +14,7 @@ export const sessionRoutes = new Hono<ApiEnv>()
   .post('/auth/sessions/current/refresh', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
+    await parseBody(c, emptyBody);
     const presented = c.req.header('x-stack-refresh-token');
     if (!presented) throw knownErrors.refreshTokenRequired();
     const rotated = await rotateRefreshToken(deps.db, project.tenancyId, presented, deps.auth.refreshTokenTtlDays);

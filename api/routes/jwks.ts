@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
+import { emptyBody, parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
 
 const projectIdParam = z.string().min(1).max(100);
@@ -16,6 +17,7 @@ export const jwksRoutes = new Hono<ApiEnv>()
   })
   /** Starts signing with a new key; tokens signed with the old one stay valid until they expire. */
   .post('/internal/signing-keys/rotate', requireAccess('admin'), async (c) => {
+    await parseBody(c, emptyBody);
     const key = await c.get('deps').signingKeys.rotate(c.get('project').id);
     return c.json({ kid: key.kid });
   });
