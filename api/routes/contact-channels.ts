@@ -147,6 +147,11 @@ export const contactChannelRoutes = new Hono<ApiEnv>()
     const { db } = c.get('deps');
     const { tenancyId } = c.get('project');
     const userId = await targetUser(c, c.req.query('user_id') ?? 'me');
+    const [owner] = await db
+      .select({ id: projectUser.projectUserId })
+      .from(projectUser)
+      .where(and(eq(projectUser.tenancyId, tenancyId), eq(projectUser.projectUserId, userId)));
+    if (!owner) throw knownErrors.userNotFound();
     const rows = await db
       .select()
       .from(contactChannel)
