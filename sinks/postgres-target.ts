@@ -3,7 +3,7 @@ import { SyncError, sqlState } from '../infra/runtime/errors';
 import { planBatch, type OffsetEvent } from './batch-plan';
 import type { Mapping } from './mapping';
 import { deleteStatement, refreshPrimaryEmailStatement, upsertStatements } from './sql';
-import type { ApplyResult, SyncTarget } from './target';
+import { ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
 
 const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
   mapping_name text PRIMARY KEY,
@@ -58,15 +58,18 @@ export class PostgresTarget implements SyncTarget {
     }
   }
 
-  async apply(events: readonly OffsetEvent[]): Promise<ApplyResult> {
+  async apply(events: readonly OffsetEvent[], resumedFrom: bigint): Promise<ApplyResult> {
+    let failingMapping: string | undefined;
     const client = await this.#pool.connect().catch((error: unknown) => {
       throw this.#describe(error, 'connect');
     });
     try {
       await client.query('BEGIN');
+      failingMapping = undefined;
       // Locks the progress rows: a second sink process on this database waits here and then skips
       // what this one applied.
       const progress = await this.#progress(client, true);
+      if (progress < resumedFrom) throw new ProgressRewoundError(this.options.label, progress, resumedFrom);
       const fresh = events.filter((item) => item.offset > progress);
       const plan = planBatch(fresh, this.options.mappings);
       if (!plan) {
@@ -74,6 +77,7 @@ export class PostgresTarget implements SyncTarget {
         return { applied: 0, appliedOffset: progress };
       }
       for (const table of plan.tables) {
+        failingMapping = table.mapping.name;
         if (table.deletes.size > 0) {
           const statement = deleteStatement(table.mapping.table, [...table.deletes]);
           await client.query(statement.text, statement.values);
@@ -83,6 +87,7 @@ export class PostgresTarget implements SyncTarget {
           await client.query(statement.text, statement.values);
         }
       }
+      failingMapping = 'users';
       if (plan.touchedUserIds.size > 0) {
         const refresh = refreshPrimaryEmailStatement([...plan.touchedUserIds]);
         await client.query(refresh.text, refresh.values);
@@ -105,7 +110,11 @@ export class PostgresTarget implements SyncTarget {
       return { applied: plan.applied, appliedOffset: plan.lastOffset };
     } catch (error: unknown) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw this.#describe(error, 'apply');
+      const firstOffset = events[0]?.offset.toString();
+      throw this.#describe(error, `apply${failingMapping ? ` of mapping ${failingMapping}` : ''} from offset ${firstOffset}`, {
+        mapping: failingMapping,
+        offset: firstOffset,
+      });
     } finally {
       client.release();
     }
@@ -120,13 +129,28 @@ export class PostgresTarget implements SyncTarget {
     return BigInt(result.rows[0]?.offset ?? '-1');
   }
 
-  #describe(error: unknown, stage: string): SyncError {
+  #describe(error: unknown, stage: string, context: Record<string, string | undefined> = {}): SyncError {
     if (error instanceof SyncError) return error;
     const state = sqlState(error);
     const message = error instanceof Error ? error.message : String(error);
     // 42501 insufficient_privilege: the sink's role may not create or write the mapped tables.
     const code = state === '42501' ? 'SINK_INSUFFICIENT_PRIVILEGE' : 'SINK_TARGET_FAILED';
-    return new SyncError(code, `external database ${this.options.label}: ${stage} failed: ${message}`, { target: this.options.label, sqlState: state }, { cause: error });
+    return new SyncError(
+      code,
+      `external database ${this.options.label} (${this.#databaseName}): ${stage} failed: ${message}`,
+      { target: this.options.label, sqlState: state, ...context },
+      { cause: error },
+    );
+  }
+
+  /** `database "app" on db.example.com:5432`, without credentials, for error messages. */
+  get #databaseName(): string {
+    try {
+      const url = new URL(this.options.connectionString);
+      return `database "${decodeURIComponent(url.pathname.slice(1))}" on ${url.host}`;
+    } catch {
+      return 'database with an unparsable connection string';
+    }
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { backoffMs, Service, sleep } from '../infra/runtime/service';
 import type { OffsetEvent } from './batch-plan';
 import type { Mapping } from './mapping';
 import type { SinkMetrics } from './metrics';
-import type { SyncTarget } from './target';
+import { ProgressRewoundError, type SyncTarget } from './target';
 
 const log = logger('sink');
 
@@ -32,7 +32,7 @@ export interface TargetStatus {
   state: 'starting' | 'running' | 'error';
   /** Kafka offset last applied to this database (-1: nothing yet). */
   appliedOffset: string;
-  lastError?: { code: string; message: string; at: string };
+  lastError?: { code: string; message: string; at: string; mapping?: string; offset?: string };
 }
 
 /**
@@ -61,14 +61,33 @@ export class TargetWorker extends Service {
           attempt = -1;
         } catch (error: unknown) {
           if (signal.aborted) return;
+          if (error instanceof ProgressRewoundError) {
+            log.info('stored progress was reset; rebuilding from it', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId });
+            attempt = -1;
+            continue;
+          }
           const code = error instanceof SyncError ? error.code : 'SINK_TARGET_FAILED';
-          this.#status = { ...this.#status, state: 'error', lastError: { code, message: errorMessage(error), at: new Date().toISOString() } };
+          const mapping = error instanceof SyncError ? error.context.mapping : undefined;
+          const offset = error instanceof SyncError ? error.context.offset : undefined;
+          this.#status = {
+            ...this.#status,
+            state: 'error',
+            lastError: {
+              code,
+              message: errorMessage(error),
+              at: new Date().toISOString(),
+              ...(mapping !== undefined ? { mapping: String(mapping) } : {}),
+              ...(offset !== undefined ? { offset: String(offset) } : {}),
+            },
+          };
           this.options.metrics.errors.inc({ database: this.#label });
-          const retryInMs = backoffMs(attempt, 500, 30_000);
+          const retryInMs = backoffMs(attempt, 500, 10_000);
           log.error('external database sync failed; retrying', {
             code,
             tenancyId: this.options.tenancyId,
             databaseId: this.options.databaseId,
+            mapping,
+            offset,
             appliedOffset: this.#status.appliedOffset,
             error: errorMessage(error),
             retryInMs,
@@ -89,6 +108,8 @@ export class TargetWorker extends Service {
   async #session(signal: AbortSignal): Promise<void> {
     const { kafka, topic, target, metrics } = this.options;
     const progress = await target.prepare();
+    // What this session has seen stored: progress below it later means a reset (a rebuild request).
+    let appliedInSession = progress;
     this.#status = { ...this.#status, appliedOffset: progress.toString() };
     await this.options.topics.ensure([topic]);
 
@@ -122,7 +143,8 @@ export class TargetWorker extends Service {
             }
             for (let start = 0; start < events.length && isRunning() && !isStale(); start += maxEventsPerTransaction) {
               const chunk = events.slice(start, start + maxEventsPerTransaction);
-              const result = await target.apply(chunk);
+              const result = await target.apply(chunk, appliedInSession);
+              appliedInSession = result.appliedOffset;
               this.#recordApplied(chunk, result.applied, result.appliedOffset);
               await heartbeat();
             }
@@ -136,9 +158,10 @@ export class TargetWorker extends Service {
             metrics.backlogEvents.set({ tenancy: this.options.tenancyId, database: this.options.databaseId }, backlog);
             metrics.consumerGroupLag.set({ consumergroup: this.options.groupId, topic, partition: String(batch.partition) }, backlog);
           } catch (error: unknown) {
+            // End this session without resolving offsets: the next one resumes from the stored
+            // progress. Pausing keeps kafkajs from refetching the batch while the session closes.
+            consumer.pause([{ topic }]);
             fail(error);
-            // Stop this session without resolving: the next one resumes from the stored progress.
-            throw error;
           }
         },
       });

@@ -81,9 +81,35 @@ export class PipelineContext {
     this.#cdc = undefined;
   }
 
+  /** The in-process sink's metrics (a fresh registry per start). */
+  sinkRegistry = new Registry();
+
   async startSink(): Promise<RunningSink> {
-    this.#sink ??= await startSink(this.config, new Registry());
+    if (!this.#sink) {
+      this.sinkRegistry = new Registry();
+      this.#sink = await startSink(this.config, this.sinkRegistry);
+    }
     return this.#sink;
+  }
+
+  get sink(): RunningSink | undefined {
+    return this.#sink;
+  }
+
+  /**
+   * Inserts `count` users (each with a primary, auth-enabled email `<prefix><n>@example.com`) in one
+   * SQL transaction, as a bulk import would, bypassing the API.
+   */
+  async insertUsers(tenancyId: string, count: number, prefix: string): Promise<void> {
+    await this.internal.query(
+      `WITH created AS (
+         INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName")
+         SELECT $1, gen_random_uuid(), $3 || n FROM generate_series(1, $2) AS n
+         RETURNING "projectUserId", "displayName")
+       INSERT INTO "ContactChannel" ("tenancyId", "projectUserId", id, type, value, "isPrimary", "usedForAuth")
+       SELECT $1, "projectUserId", gen_random_uuid(), 'EMAIL', "displayName" || '@example.com', 'TRUE', 'TRUE' FROM created`,
+      [tenancyId, count, prefix],
+    );
   }
 
   async stopSink(): Promise<void> {
