@@ -43,7 +43,11 @@ export class TenantTopics {
           topic,
           numPartitions: 1,
           replicationFactor: this.replicationFactor,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            // Room for one large row image (TOASTed text or jsonb) in a single record.
+            { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
+          ],
         },
       ],
     });
