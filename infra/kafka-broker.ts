@@ -52,6 +52,8 @@ function serverProperties(spec: KafkaBrokerSpec): string {
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // Lets tests run sinks with short sessions, so a SIGKILLed consumer is noticed in seconds.
+    'group.min.session.timeout.ms=1000',
     // Tenant topics are created by the cdc reader with their compaction settings, never implicitly.
     'auto.create.topics.enable=false',
     'log.cleaner.enable=true',

@@ -26,6 +26,11 @@ export const envConfigSchema = z.object({
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
   /** Sink consumer groups are `<prefix>.<tenancyId>.<databaseId>`. */
   SINK_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('stack-sync-sink'),
+  /**
+   * Kafka consumer session timeout of the sink, in ms: how long a crashed sink process holds its
+   * databases' partitions before another incarnation can take them over.
+   */
+  SINK_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /** How often the sink re-reads project configs for added or removed external databases, in ms. */
   SINK_CONFIG_POLL_MS: z.coerce.number().int().min(100).default(2_000),
   API_PORT: port.default(8102),

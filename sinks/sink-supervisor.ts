@@ -25,6 +25,8 @@ export interface SinkSupervisorOptions {
   metrics: SinkMetrics;
   /** How often project configs are re-read, in ms. */
   pollMs: number;
+  /** Kafka consumer session timeout, in ms. */
+  sessionTimeoutMs: number;
 }
 
 /**
@@ -101,6 +103,7 @@ export class SinkSupervisor extends Service {
       target: new PostgresTarget({ connectionString: database.connectionString, label: database.key, topic, mappings: options.mappings }),
       mappings: options.mappings,
       metrics: options.metrics,
+      sessionTimeoutMs: options.sessionTimeoutMs,
     });
     worker.start();
     worker.done.catch((error: unknown) => log.error('external database sync stopped', { key: database.key, error: errorMessage(error) }));

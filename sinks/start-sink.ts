@@ -16,6 +16,7 @@ export type SinkConfig = Pick<
   | 'KAFKA_TOPIC_REPLICATION_FACTOR'
   | 'SINK_GROUP_PREFIX'
   | 'SINK_CONFIG_POLL_MS'
+  | 'SINK_SESSION_TIMEOUT_MS'
   | 'STACK_SECRET_KEY'
 >;
 
@@ -40,6 +41,7 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     mappings: defaultMappings,
     metrics: new SinkMetrics(registry),
     pollMs: config.SINK_CONFIG_POLL_MS,
+    sessionTimeoutMs: config.SINK_SESSION_TIMEOUT_MS,
   }).start();
   return {
     supervisor,

@@ -24,6 +24,8 @@ export interface TargetWorkerOptions {
   target: SyncTarget;
   mappings: readonly Mapping[];
   metrics: SinkMetrics;
+  /** Kafka consumer session timeout, in ms. */
+  sessionTimeoutMs: number;
 }
 
 export interface TargetStatus {
@@ -113,7 +115,17 @@ export class TargetWorker extends Service {
     this.#status = { ...this.#status, appliedOffset: progress.toString() };
     await this.options.topics.ensure([topic]);
 
-    const consumer = kafka.consumer({ groupId: this.options.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100 });
+    const { sessionTimeoutMs } = this.options;
+    const consumer = kafka.consumer({
+      groupId: this.options.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 100,
+      // A SIGKILLed member stays in the group until its session times out, and a rebalance waits
+      // for it up to the rebalance timeout: both bound how long a restarted sink waits to resume.
+      sessionTimeout: sessionTimeoutMs,
+      rebalanceTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
+    });
     let fail: (error: unknown) => void = () => undefined;
     const failed = new Promise<never>((_, reject) => {
       fail = reject;

@@ -53,6 +53,7 @@ export class PipelineContext {
       CDC_TOPIC_PREFIX: `test.${name}`,
       SINK_GROUP_PREFIX: `test.${name}`,
       SINK_CONFIG_POLL_MS: '300',
+      SINK_SESSION_TIMEOUT_MS: '3000',
       API_PORT: '0',
       METRICS_PORT: '0',
       ...overrides,

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from '../../infra/local-settings';
+import type { EnvConfig } from '../../schema/env-config';
+
+/**
+ * One part of the system (`cdc`, `sink`) as its own OS process, the way it runs in production, so a
+ * test can SIGKILL it at any instant. Runs node with tsx's loader directly (no wrapper process), so
+ * the signal hits the process that holds the connections.
+ */
+export class PartProcess {
+  #child: ChildProcess | undefined;
+  output = '';
+
+  constructor(
+    private readonly part: 'cdc' | 'sink',
+    private readonly config: EnvConfig,
+  ) {}
+
+  start(): void {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: this.config.DATABASE_URL,
+      KAFKA_BROKERS: this.config.KAFKA_BROKERS.join(','),
+      CDC_SLOT: this.config.CDC_SLOT,
+      CDC_PUBLICATION: this.config.CDC_PUBLICATION,
+      CDC_TOPIC_PREFIX: this.config.CDC_TOPIC_PREFIX,
+      SINK_GROUP_PREFIX: this.config.SINK_GROUP_PREFIX,
+      SINK_CONFIG_POLL_MS: String(this.config.SINK_CONFIG_POLL_MS),
+      SINK_SESSION_TIMEOUT_MS: String(this.config.SINK_SESSION_TIMEOUT_MS),
+      STACK_SECRET_KEY: this.config.STACK_SECRET_KEY,
+      METRICS_PORT: '0',
+      STACK_SYNC_QUIET: '1',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.#child = child;
+  }
+
+  /** SIGKILL: no shutdown hooks, no flushing, connections cut mid-transaction. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}

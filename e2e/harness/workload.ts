@@ -1,0 +1,140 @@
+import type pg from 'pg';
+import type { SeededRandom } from './seeded-random';
+
+type Client = pg.PoolClient;
+
+/**
+ * A randomized, reproducible mix of what users of the auth service do, written straight into the
+ * internal database: create, rename, edit metadata, add an email, switch the primary, verify,
+ * delete a channel, delete a user, re-create a user with a freed email; several in one
+ * transaction, and some transactions rolled back. Every rename writes a display name never used
+ * before, so a change applied twice downstream is visible as a repeated value.
+ */
+export class UserWorkload {
+  #counter = 0;
+  committed = 0;
+  rolledBack = 0;
+  failed = 0;
+
+  constructor(
+    private readonly internal: pg.Pool,
+    private readonly tenancyIds: readonly string[],
+    private readonly random: SeededRandom,
+  ) {}
+
+  #fresh(tag: string): string {
+    return `${tag}-${this.random.seed}-${this.#counter++}`;
+  }
+
+  async #someUser(client: Client, tenancyId: string): Promise<string | undefined> {
+    const result = await client.query<{ id: string }>(
+      `SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 ORDER BY "projectUserId" OFFSET $2 LIMIT 1`,
+      [tenancyId, this.random.int(50)],
+    );
+    return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 LIMIT 1`, [tenancyId])).rows[0]?.id;
+  }
+
+  async #createUser(client: Client, tenancyId: string, email?: string): Promise<void> {
+    const created = await client.query<{ id: string }>(
+      `INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName", "clientMetadata") VALUES ($1, gen_random_uuid(), $2, $3) RETURNING "projectUserId" AS id`,
+      [tenancyId, this.#fresh('new'), JSON.stringify({ n: this.#counter })],
+    );
+    await client.query(
+      `INSERT INTO "ContactChannel" ("tenancyId", "projectUserId", id, type, value, "isPrimary", "usedForAuth") VALUES ($1, $2, gen_random_uuid(), 'EMAIL', $3, 'TRUE', 'TRUE')`,
+      [tenancyId, created.rows[0]!.id, email ?? `${this.#fresh('mail')}@example.com`],
+    );
+  }
+
+  async #operation(client: Client): Promise<void> {
+    const tenancyId = this.random.pick(this.tenancyIds);
+    const userId = await this.#someUser(client, tenancyId);
+    const choice = userId === undefined ? 0 : this.random.int(10);
+    switch (choice) {
+      case 0:
+        return this.#createUser(client, tenancyId);
+      case 1:
+      case 2:
+        await client.query(`UPDATE "ProjectUser" SET "displayName" = $3 WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId, this.#fresh('name')]);
+        return;
+      case 3:
+        await client.query(`UPDATE "ProjectUser" SET "serverMetadata" = $3, "displayName" = $4 WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [
+          tenancyId,
+          userId,
+          JSON.stringify({ plan: this.random.pick(['free', 'pro', 'team']), seats: this.random.int(100), tags: ['a', 'ü', '🚀'] }),
+          this.#fresh('meta'),
+        ]);
+        return;
+      case 4:
+        await client.query(`INSERT INTO "ContactChannel" ("tenancyId", "projectUserId", id, type, value) VALUES ($1, $2, gen_random_uuid(), 'EMAIL', $3)`, [
+          tenancyId,
+          userId,
+          `${this.#fresh('extra')}@example.com`,
+        ]);
+        return;
+      case 5: {
+        // Switch the primary email to another of the user's channels, demoting the old one first.
+        const other = await client.query<{ id: string }>(
+          `SELECT id FROM "ContactChannel" WHERE "tenancyId" = $1 AND "projectUserId" = $2 AND type = 'EMAIL' AND "isPrimary" IS NULL LIMIT 1`,
+          [tenancyId, userId],
+        );
+        if (!other.rows[0]) return;
+        await client.query(`UPDATE "ContactChannel" SET "isPrimary" = NULL WHERE "tenancyId" = $1 AND "projectUserId" = $2 AND type = 'EMAIL' AND "isPrimary" = 'TRUE'`, [tenancyId, userId]);
+        await client.query(`UPDATE "ContactChannel" SET "isPrimary" = 'TRUE' WHERE id = $1`, [other.rows[0].id]);
+        return;
+      }
+      case 6:
+        await client.query(`UPDATE "ContactChannel" SET "isVerified" = NOT "isVerified" WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId]);
+        return;
+      case 7:
+        await client.query(
+          `DELETE FROM "ContactChannel" WHERE id = (SELECT id FROM "ContactChannel" WHERE "tenancyId" = $1 AND "projectUserId" = $2 ORDER BY id LIMIT 1)`,
+          [tenancyId, userId],
+        );
+        return;
+      case 8:
+        await client.query(`DELETE FROM "ProjectUser" WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId]);
+        return;
+      default: {
+        // Delete a user and create a new one with the email it used to sign in with.
+        const email = await client.query<{ value: string }>(
+          `SELECT value FROM "ContactChannel" WHERE "tenancyId" = $1 AND "projectUserId" = $2 AND "usedForAuth" = 'TRUE' LIMIT 1`,
+          [tenancyId, userId],
+        );
+        await client.query(`DELETE FROM "ProjectUser" WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId]);
+        await this.#createUser(client, tenancyId, email.rows[0]?.value);
+      }
+    }
+  }
+
+  /** One transaction of one to four operations; about one in eight is rolled back. */
+  async step(): Promise<void> {
+    const client = await this.internal.connect();
+    try {
+      await client.query('BEGIN');
+      const operations = 1 + this.random.int(4);
+      for (let index = 0; index < operations; index++) await this.#operation(client);
+      if (this.random.int(8) === 0) {
+        await client.query('ROLLBACK');
+        this.rolledBack++;
+      } else {
+        await client.query('COMMIT');
+        this.committed++;
+      }
+    } catch {
+      // Concurrent transactions may collide (unique index, deadlock): that one is simply not committed.
+      await client.query('ROLLBACK').catch(() => undefined);
+      this.failed++;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `concurrency` writers until `until()` is false. */
+  async run(concurrency: number, until: () => boolean): Promise<void> {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (until()) await this.step();
+      }),
+    );
+  }
+}

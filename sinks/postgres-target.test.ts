@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { PipelineContext } from '../e2e/harness/pipeline-context';
+import { withClient } from '../e2e/harness/test-services';
+import type { ChangeEvent } from '../schema/change-event';
+import type { OffsetEvent } from './batch-plan';
+import { defaultMappings } from './mappings';
+import { PostgresTarget } from './postgres-target';
+import { ProgressRewoundError } from './target';
+
+const tenancyId = '11111111-1111-4111-8111-111111111111';
+
+function userEvent(offset: number, userId: string, displayName: string): OffsetEvent {
+  const row = { tenancyId, projectUserId: userId, displayName, createdAt: '2024-01-01T00:00:00.000Z', isAnonymous: false, restrictedByAdmin: false };
+  const event: ChangeEvent = {
+    before: null,
+    after: row,
+    op: 'c',
+    ts_ms: 0,
+    source: { connector: 'postgresql', db: 'stack', schema: 'public', table: 'ProjectUser', txId: offset, lsn: String(offset), commit_lsn: String(offset), seq: 0, ts_ms: 0, tenancyId, snapshot: 'false' },
+    transaction: { id: `${offset}:${offset}`, total_order: 1, data_collection_order: 1 },
+  };
+  return { offset: BigInt(offset), event };
+}
+
+describe('PostgresTarget (real external Postgres)', () => {
+  it('applies each offset once: a redelivered or overlapping batch only applies what is new', async () => {
+    await using ctx = await PipelineContext.open();
+    const url = await ctx.createExternalDatabase();
+    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings });
+    try {
+      expect(await target.prepare()).toBe(-1n);
+      await withClient(url, (client) =>
+        client.query(`
+          CREATE TABLE apply_audit (id uuid, display_name text);
+          CREATE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO apply_audit VALUES (NEW.id, NEW.display_name); RETURN NEW; END $$;
+          CREATE TRIGGER audit AFTER INSERT OR UPDATE OF display_name ON users FOR EACH ROW EXECUTE FUNCTION log_apply();`),
+      );
+      const a = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+      const b = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+      const first = [userEvent(0, a, 'a0'), userEvent(1, b, 'b1')];
+      expect(await target.apply(first, -1n)).toEqual({ applied: 2, appliedOffset: 1n });
+      // Kafka redelivers the same batch (a rebalance, a crash before the offset commit).
+      expect(await target.apply(first, 1n)).toEqual({ applied: 0, appliedOffset: 1n });
+      // An overlapping batch: offsets 1 and 2, of which only 2 is new.
+      expect(await target.apply([userEvent(1, b, 'b1'), userEvent(2, a, 'a2')], 1n)).toEqual({ applied: 1, appliedOffset: 2n });
+      const audit = await withClient(url, async (client) => (await client.query('SELECT display_name FROM apply_audit ORDER BY display_name')).rows);
+      expect(audit).toEqual([{ display_name: 'a0' }, { display_name: 'a2' }, { display_name: 'b1' }]);
+      const progress = await withClient(url, async (client) => (await client.query(`SELECT mapping_name, last_synced_sequence_id::int AS id, last_commit_lsn FROM _stack_sync_metadata ORDER BY 1`)).rows);
+      expect(progress).toEqual([
+        { mapping_name: 'contact_channels', id: 2, last_commit_lsn: '2' },
+        { mapping_name: 'users', id: 2, last_commit_lsn: '2' },
+      ]);
+
+      // Someone resets the progress to rebuild: the next apply says so instead of skipping ahead.
+      await withClient(url, (client) => client.query('UPDATE _stack_sync_metadata SET last_synced_sequence_id = -1'));
+      await expect(target.apply([userEvent(3, a, 'a3')], 2n)).rejects.toBeInstanceOf(ProgressRewoundError);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('rolls back rows and progress together when a statement fails', async () => {
+    await using ctx = await PipelineContext.open();
+    const url = await ctx.createExternalDatabase();
+    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings });
+    try {
+      await target.prepare();
+      await withClient(url, (client) => client.query('ALTER TABLE contact_channels DROP COLUMN value'));
+      const channel: OffsetEvent = {
+        offset: 1n,
+        event: { ...userEvent(1, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'x').event, source: { ...userEvent(1, 'c', 'x').event.source, table: 'ContactChannel' }, after: { tenancyId, projectUserId: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', id: 'dddddddd-dddd-4ddd-8ddd-dddddddddddd', type: 'EMAIL', value: 'v@example.com' } },
+      };
+      await expect(target.apply([userEvent(0, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'x'), channel], -1n)).rejects.toMatchObject({ code: 'SINK_TARGET_FAILED' });
+      const state = await withClient(url, async (client) => ({
+        users: (await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n,
+        progress: (await client.query('SELECT max(last_synced_sequence_id)::int AS n FROM _stack_sync_metadata')).rows[0].n,
+      }));
+      // The user row of the same batch did not stay behind without its progress.
+      expect(state).toEqual({ users: 0, progress: -1 });
+    } finally {
+      await target.close();
+    }
+  });
+});
