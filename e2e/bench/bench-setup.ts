@@ -1,0 +1,119 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import { startCdc, type RunningCdc } from '../../cdc/start-cdc';
+import { describeLocalServices, upLocalServices } from '../../infra/local-services';
+import { localSettings } from '../../infra/local-settings';
+import { loadConfig, type EnvConfig } from '../../schema/env-config';
+import { migrateInternalDatabase } from '../../schema/migrate';
+import { SecretBox } from '../../schema/secret-box';
+import { startSink, type RunningSink } from '../../sinks/start-sink';
+
+/** Everything a benchmark runs against: real local services (the test profile), fresh databases. */
+export interface BenchSetup {
+  config: EnvConfig;
+  internal: pg.Pool;
+  tenancyId: string;
+  externalUrl: string;
+  startCdc(): Promise<RunningCdc>;
+  startSink(): Promise<RunningSink>;
+  close(): Promise<void>;
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function benchSetup(): Promise<BenchSetup> {
+  process.env.STACK_SYNC_QUIET = '1';
+  const services = describeLocalServices(localSettings({ ...process.env, STACK_SYNC_PROFILE: 'test' }));
+  await upLocalServices(services);
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const internalAdmin = services.env.DATABASE_URL!.replace(/\/stack$/, '/postgres');
+  const externalAdmin = services.env.EXTERNAL_DATABASE_ADMIN_URL!;
+  await admin(internalAdmin, `CREATE DATABASE ${name}`);
+  await admin(externalAdmin, `CREATE DATABASE ${name}`);
+  const internalUrl = internalAdmin.replace(/\/postgres$/, `/${name}`);
+  const externalUrl = externalAdmin.replace(/\/postgres$/, `/${name}`);
+  await migrateInternalDatabase(internalUrl);
+  const config = loadConfig({
+    DATABASE_URL: internalUrl,
+    KAFKA_BROKERS: services.env.KAFKA_BROKERS,
+    CDC_SLOT: name,
+    CDC_TOPIC_PREFIX: `bench.${name}`,
+    SINK_GROUP_PREFIX: `bench.${name}`,
+    SINK_CONFIG_POLL_MS: '300',
+    SINK_SESSION_TIMEOUT_MS: '3000',
+  });
+  const internal = new pg.Pool({ connectionString: internalUrl, max: 8 });
+  const projectId = randomUUID();
+  const tenancyId = randomUUID();
+  const sealed = new SecretBox(config.STACK_SECRET_KEY).seal(externalUrl);
+  await internal.query(
+    `INSERT INTO "Project" (id, "displayName", "publishableClientKeyHash", "secretServerKeyHash", "superSecretAdminKeyHash", config) VALUES ($1, 'bench', '-', '-', '-', $2)`,
+    [projectId, JSON.stringify({ dbSync: { externalDatabases: { main: { type: 'postgres', encryptedConnectionString: sealed } } } })],
+  );
+  await internal.query(`INSERT INTO "Tenancy" (id, "projectId", "branchId") VALUES ($1, $2, 'main')`, [tenancyId, projectId]);
+  const running: { stop(): Promise<void> }[] = [];
+  return {
+    config,
+    internal,
+    tenancyId,
+    externalUrl,
+    async startCdc() {
+      const cdc = await startCdc(config, new Registry());
+      running.push(cdc);
+      return cdc;
+    },
+    async startSink() {
+      const sink = await startSink(config, new Registry());
+      running.push(sink);
+      return sink;
+    },
+    async close() {
+      for (const part of running.reverse()) await part.stop().catch(() => undefined);
+      await internal.query('SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1', [name]).catch(() => undefined);
+      await internal.end();
+      await admin(internalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await admin(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    },
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Prints the figures as a table, then (last line) as one JSON object. */
+export function report(figures: Record<string, number | string | null>): void {
+  const width = Math.max(...Object.keys(figures).map((key) => key.length));
+  for (const [key, value] of Object.entries(figures)) console.log(`${key.padEnd(width)}  ${value}`);
+  console.log(JSON.stringify(figures));
+}
+
+/** Runs `write(index)` `count` times at `perSecond` (eight concurrent writers); returns the rate achieved. */
+export async function paced(count: number, perSecond: number, write: (index: number) => Promise<void>): Promise<number> {
+  const started = performance.now();
+  const writers = 8;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      for (;;) {
+        const index = next++;
+        if (index >= count) return;
+        const due = started + (index * 1000) / perSecond;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        await write(index);
+      }
+    }),
+  );
+  return (count * 1000) / (performance.now() - started);
+}
