@@ -26,12 +26,20 @@ export interface SourceTransaction {
 }
 
 /**
+ * What the consumer of a transaction answers: `onTransaction` resolves once it has taken the
+ * transaction in (backpressure), and `durable` once the transaction is safe downstream.
+ */
+export interface TransactionReceipt {
+  durable: Promise<void>;
+}
+
+/**
  * The seam between the WAL and the publisher. `stream` delivers committed transactions in commit
  * order and awaits `onTransaction` for each; a transaction counts as consumed (and the source may
- * release its WAL) only once `onTransaction` has resolved. It returns when `signal` aborts and
- * rejects when the connection fails; the caller reconnects, and the source resumes after the last
- * consumed transaction.
+ * release its WAL) only once its receipt's `durable` has resolved, and only after every earlier
+ * one's has. It returns when `signal` aborts and rejects when the connection fails or a `durable`
+ * rejects; the caller reconnects, and the source resumes after the last consumed transaction.
  */
 export interface ChangeSource {
-  stream(onTransaction: (transaction: SourceTransaction) => Promise<void>, signal: AbortSignal): Promise<void>;
+  stream(onTransaction: (transaction: SourceTransaction) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void>;
 }

@@ -27,9 +27,12 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     const held: SourceTransaction[] = [];
     const streaming = source.stream(async (transaction) => {
       held.push(transaction);
-      await new Promise<void>((_, reject) => {
-        release = reject;
-      });
+      // Taken in at once, but never durable until the test says how it ends.
+      return {
+        durable: new Promise<void>((_, reject) => {
+          release = reject;
+        }),
+      };
     }, controller.signal);
     await insertUser(ctx, project.tenancyId, 'held');
     await waitFor('the transaction to arrive', async () => held.length === 1);
@@ -47,6 +50,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     const again = new AbortController();
     const second = source.stream(async (transaction) => {
       delivered.push(transaction);
+      return { durable: Promise.resolve() };
     }, again.signal);
     await waitFor('the redelivery', async () => delivered.length === 1);
     expect(delivered[0]?.xid).toBe(held[0]?.xid);
@@ -71,6 +75,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     const streaming = source
       .stream(async (transaction) => {
         delivered.push(transaction);
+        return { durable: Promise.resolve() };
       }, controller.signal)
       .finally(() => {
         ended = true;

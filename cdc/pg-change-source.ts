@@ -1,7 +1,7 @@
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import pg from 'pg';
-import type { ChangeSource, SourceTransaction } from './change-source';
-import { formatLsn, type Lsn } from './lsn';
+import type { ChangeSource, SourceTransaction, TransactionReceipt } from './change-source';
+import { formatLsn, maxLsn, type Lsn } from './lsn';
 import { EnvelopePgoutputPlugin } from './pgoutput-plugin';
 import { ensurePublication, ensureSlot, verifyPrimaryKeys } from './replication-slot';
 import { TransactionAssembler } from './transaction-assembler';
@@ -42,7 +42,7 @@ export class PgChangeSource implements ChangeSource {
     return ensureSlot(this.#catalog, this.options.slot);
   }
 
-  async stream(onTransaction: (transaction: SourceTransaction) => Promise<void>, signal: AbortSignal): Promise<void> {
+  async stream(onTransaction: (transaction: SourceTransaction) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     let confirmedLsn: Lsn = await this.prepare();
     const database = new URL(this.options.connectionString).pathname.slice(1);
@@ -54,6 +54,9 @@ export class PgChangeSource implements ChangeSource {
     const assembler = new TransactionAssembler(database);
     let failure: unknown;
     let inFlight: Promise<void> = Promise.resolve();
+    // Confirmations happen one after another, in commit order, each after its transaction's
+    // receipt became durable.
+    let confirmations: Promise<void> = Promise.resolve();
 
     const ended = new Promise<void>((resolve, reject) => {
       const finish = (error?: unknown): void => {
@@ -63,6 +66,8 @@ export class PgChangeSource implements ChangeSource {
           .stop()
           .catch(() => undefined)
           .then(() => inFlight)
+          .catch(() => undefined)
+          .then(() => confirmations)
           .catch(() => undefined)
           .then(() => (failure === undefined ? resolve() : reject(failure)));
       };
@@ -75,11 +80,17 @@ export class PgChangeSource implements ChangeSource {
         const handled = (async () => {
           const transaction = assembler.accept(lsn, message);
           if (!transaction) return;
-          await onTransaction(transaction);
-          // DURABILITY: onTransaction resolved, so Kafka has acknowledged every event of this
-          // commit (acks=all). Only now may the slot's flush position pass its commit record.
-          confirmedLsn = transaction.commitEndLsn;
-          await replication.acknowledge(formatLsn(confirmedLsn));
+          const { durable } = await onTransaction(transaction);
+          confirmations = confirmations.then(async () => {
+            await durable;
+            if (failure !== undefined) return;
+            // DURABILITY: `durable` resolved, so Kafka has acknowledged every event of this commit
+            // and of every earlier one (acks=all). Only now may the slot's flush position pass its
+            // commit record.
+            confirmedLsn = maxLsn(confirmedLsn, transaction.commitEndLsn);
+            await replication.acknowledge(formatLsn(confirmedLsn));
+          });
+          confirmations.catch((error: unknown) => finish(error));
         })();
         inFlight = handled.catch(() => undefined);
         return handled.catch((error: unknown) => finish(error));

@@ -1,10 +1,11 @@
 import { Service, backoffMs, sleep } from '../infra/runtime/service';
 import { errorMessage, isAbortError, UnrecoverableError } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
-import type { ChangeSource, SourceTransaction } from './change-source';
+import type { ChangeSource, SourceTransaction, TransactionReceipt } from './change-source';
 import { transactionRecords } from './envelope';
 import type { KafkaPublisher } from './kafka-publisher';
 import type { CdcMetrics } from './metrics';
+import { PublishPipeline } from './publish-pipeline';
 
 const log = logger('cdc');
 
@@ -17,7 +18,7 @@ export interface CdcReaderOptions {
 
 /**
  * WAL → Kafka. Each committed transaction is published (all its events, on their tenancies'
- * topics) before the source may confirm it; a failure anywhere restarts the stream from the last
+ * topics, grouped with the transactions committed meanwhile) before the source may confirm it; a failure anywhere restarts the stream from the last
  * confirmed commit, so a transaction may be published twice but never skipped. Duplicates carry the
  * same `(commit_lsn, seq)` position, which consumers use to drop them.
  */
@@ -29,7 +30,9 @@ export class CdcReader extends Service {
   protected async run(signal: AbortSignal): Promise<void> {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        await this.options.source.stream((transaction) => this.#publish(transaction), signal);
+        // A fresh pipeline per stream: after a failure nothing queued behind it may be sent.
+        const pipeline = new PublishPipeline((records) => this.options.publisher.publish(records));
+        await this.options.source.stream((transaction) => this.#publish(pipeline, transaction), signal);
         attempt = -1;
       } catch (error: unknown) {
         if (signal.aborted || isAbortError(error)) return;
@@ -42,14 +45,20 @@ export class CdcReader extends Service {
     }
   }
 
-  async #publish(transaction: SourceTransaction): Promise<void> {
+  async #publish(pipeline: PublishPipeline, transaction: SourceTransaction): Promise<TransactionReceipt> {
     const records = transactionRecords(transaction, this.options.topicPrefix);
-    await this.options.publisher.publish(records);
+    const receipt = await pipeline.submit(records);
     const { metrics } = this.options;
-    for (const record of records) {
-      if (record.event) metrics.eventsPublished.inc({ table: record.event.source.table, op: record.event.op });
-    }
-    if (records.length > 0) metrics.commitToPublishSeconds.observe(Math.max(0, Date.now() - transaction.commitTimeMs) / 1000);
-    metrics.transactionsPublished.inc();
+    receipt.durable.then(
+      () => {
+        for (const record of records) {
+          if (record.event) metrics.eventsPublished.inc({ table: record.event.source.table, op: record.event.op });
+        }
+        if (records.length > 0) metrics.commitToPublishSeconds.observe(Math.max(0, Date.now() - transaction.commitTimeMs) / 1000);
+        metrics.transactionsPublished.inc();
+      },
+      () => undefined,
+    );
+    return receipt;
   }
 }
