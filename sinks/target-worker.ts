@@ -12,7 +12,7 @@ import { ProgressRewoundError, type SyncTarget } from './target';
 const log = logger('sink');
 
 /** Events per external transaction: large enough to amortise round trips, small enough to keep locks short. */
-const maxEventsPerTransaction = 2_000;
+const maxEventsPerTransaction = 5_000;
 
 export interface TargetWorkerOptions {
   kafka: Kafka;
@@ -120,6 +120,9 @@ export class TargetWorker extends Service {
       groupId: this.options.groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 100,
+      // Larger fetches mean larger external transactions when catching up a backlog.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
       // A SIGKILLed member stays in the group until its session times out, and a rebalance waits
       // for it up to the rebalance timeout: both bound how long a restarted sink waits to resume.
       sessionTimeout: sessionTimeoutMs,
