@@ -71,7 +71,9 @@ export class PgChangeSource implements ChangeSource {
           .catch(() => undefined)
           .then(() => (failure === undefined ? resolve() : reject(failure)));
       };
-      signal.addEventListener('abort', () => finish(), { once: true });
+      // The signal may have fired while prepare() ran: a listener added now would never be called.
+      if (signal.aborted) finish();
+      else signal.addEventListener('abort', () => finish(), { once: true });
 
       replication.on('data', (lsn: string, message: Pgoutput.Message) => {
         // The library keeps delivering queued messages after a handler failed; once one failed,

@@ -20,7 +20,11 @@ export interface RunningCdc {
 }
 
 /** Wires the cdc part: replication slot → reader → idempotent Kafka producer. */
-export async function startCdc(config: CdcConfig, registry: Registry): Promise<RunningCdc> {
+export async function startCdc(
+  config: CdcConfig,
+  registry: Registry,
+  observe?: { onDurable?: (commitToPublishMs: number, events: number) => void },
+): Promise<RunningCdc> {
   const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-cdc-${config.CDC_SLOT}`);
   // Idempotent producer: with acks=all and one request in flight, broker-side retries neither
   // duplicate nor reorder records within a partition.
@@ -40,7 +44,7 @@ export async function startCdc(config: CdcConfig, registry: Registry): Promise<R
   const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => slotLagBytes(source.catalog, config.CDC_SLOT));
   await source.prepare();
   const publisher = new KafkaPublisher(producer, new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR));
-  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics }).start();
+  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics, ...observe }).start();
 
   return {
     reader,

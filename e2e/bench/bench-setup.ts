@@ -15,7 +15,7 @@ export interface BenchSetup {
   internal: pg.Pool;
   tenancyId: string;
   externalUrl: string;
-  startCdc(): Promise<RunningCdc>;
+  startCdc(observe?: Parameters<typeof startCdc>[2]): Promise<RunningCdc>;
   startSink(): Promise<RunningSink>;
   close(): Promise<void>;
 }
@@ -31,7 +31,7 @@ async function admin(url: string, sql: string): Promise<void> {
 }
 
 export async function benchSetup(): Promise<BenchSetup> {
-  process.env.STACK_SYNC_QUIET = '1';
+  process.env.STACK_SYNC_QUIET ??= '1';
   const services = describeLocalServices(localSettings({ ...process.env, STACK_SYNC_PROFILE: 'test' }));
   await upLocalServices(services);
   const name = `bench_${randomBytes(4).toString('hex')}`;
@@ -66,8 +66,8 @@ export async function benchSetup(): Promise<BenchSetup> {
     internal,
     tenancyId,
     externalUrl,
-    async startCdc() {
-      const cdc = await startCdc(config, new Registry());
+    async startCdc(observe) {
+      const cdc = await startCdc(config, new Registry(), observe);
       running.push(cdc);
       return cdc;
     },
