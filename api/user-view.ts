@@ -32,6 +32,14 @@ export function clientView(view: UserView): ClientUserView {
   return visible;
 }
 
+/** Join condition: a user's primary EMAIL contact channel (at most one, by a unique index). */
+export const primaryEmailOfUser = and(
+  eq(contactChannel.tenancyId, projectUser.tenancyId),
+  eq(contactChannel.projectUserId, projectUser.projectUserId),
+  eq(contactChannel.type, 'EMAIL'),
+  eq(contactChannel.isPrimary, 'TRUE'),
+);
+
 export async function loadUserView(
   db: Pick<Database, 'select'>,
   tenancyId: string,
@@ -41,15 +49,7 @@ export async function loadUserView(
   const [row] = await db
     .select({ user: projectUser, email: contactChannel })
     .from(projectUser)
-    .leftJoin(
-      contactChannel,
-      and(
-        eq(contactChannel.tenancyId, projectUser.tenancyId),
-        eq(contactChannel.projectUserId, projectUser.projectUserId),
-        eq(contactChannel.type, 'EMAIL'),
-        eq(contactChannel.isPrimary, 'TRUE'),
-      ),
-    )
+    .leftJoin(contactChannel, primaryEmailOfUser)
     .where(and(eq(projectUser.tenancyId, tenancyId), eq(projectUser.projectUserId, userId)))
     .limit(1);
   if (!row) return undefined;

@@ -134,7 +134,8 @@ export class TargetWorker extends Service {
       fail = reject;
     });
     consumer.on(consumer.events.CRASH, (event) => fail(event.payload.error));
-    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    // The stop may already have come while prepare() ran: then this session ends at once.
+    const stopped = signal.aborted ? Promise.resolve() : new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });

@@ -5,7 +5,7 @@ import { knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
-import { toUserView } from '../user-view';
+import { primaryEmailOfUser, toUserView } from '../user-view';
 import { listUsersQuery } from './user-body';
 
 /** Keyset pagination: the cursor is the last item's (signed-up time, id), opaque to clients. */
@@ -43,15 +43,7 @@ export const userListRoutes = new Hono<ApiEnv>().get('/users', requireAccess('se
   const rows = await db
     .select({ user: projectUser, email: contactChannel })
     .from(projectUser)
-    .leftJoin(
-      contactChannel,
-      and(
-        eq(contactChannel.tenancyId, projectUser.tenancyId),
-        eq(contactChannel.projectUserId, projectUser.projectUserId),
-        eq(contactChannel.type, 'EMAIL'),
-        eq(contactChannel.isPrimary, 'TRUE'),
-      ),
-    )
+    .leftJoin(contactChannel, primaryEmailOfUser)
     .where(and(...conditions))
     .orderBy(asc(projectUser.signedUpAt), asc(projectUser.projectUserId))
     .limit(query.limit + 1);

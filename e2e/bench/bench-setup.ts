@@ -3,6 +3,7 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { startCdc, type RunningCdc } from '../../cdc/start-cdc';
 import { describeLocalServices, upLocalServices } from '../../infra/local-services';
+import { kafkaClient } from '../../infra/runtime/kafka-client';
 import { localSettings } from '../../infra/local-settings';
 import { loadConfig, type EnvConfig } from '../../schema/env-config';
 import { migrateInternalDatabase } from '../../schema/migrate';
@@ -84,6 +85,19 @@ export async function benchSetup(): Promise<BenchSetup> {
       await admin(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
     },
   };
+}
+
+/** The end offset of the bench tenant's topic: how many records the cdc reader has published. */
+export async function publishedRecords(setup: BenchSetup): Promise<number> {
+  const admin = kafkaClient(setup.config.KAFKA_BROKERS, 'bench-admin').admin();
+  await admin.connect();
+  try {
+    const topic = `${setup.config.CDC_TOPIC_PREFIX}.${setup.tenancyId}`;
+    if (!(await admin.listTopics()).includes(topic)) return 0;
+    return Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

@@ -1,6 +1,5 @@
 import { waitFor } from '../../infra/wait-for';
-import { kafkaClient } from '../../infra/runtime/kafka-client';
-import { benchSetup, paced, percentile, report, type BenchSetup } from './bench-setup';
+import { benchSetup, paced, percentile, publishedRecords, report } from './bench-setup';
 
 /**
  * `npm run bench:cdc`: WAL → Kafka events/s for small-row inserts, and commit → publish latency at
@@ -8,18 +7,6 @@ import { benchSetup, paced, percentile, report, type BenchSetup } from './bench-
  */
 const backlogRows = Number(process.env.BENCH_CDC_ROWS ?? 100_000);
 const latencyEvents = Number(process.env.BENCH_LATENCY_CHANGES ?? 5_000);
-
-async function highWatermark(setup: BenchSetup): Promise<number> {
-  const admin = kafkaClient(setup.config.KAFKA_BROKERS, 'bench-admin').admin();
-  await admin.connect();
-  try {
-    const topic = `${setup.config.CDC_TOPIC_PREFIX}.${setup.tenancyId}`;
-    if (!(await admin.listTopics()).includes(topic)) return 0;
-    return Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 async function main(): Promise<void> {
   const setup = await benchSetup();
@@ -37,7 +24,7 @@ async function main(): Promise<void> {
     }
     const started = performance.now();
     await setup.startCdc({ onDurable: (ms) => measuring && latencies.push(ms) });
-    await waitFor('the backlog to be published', async () => (await highWatermark(setup)) >= backlogRows, { timeoutMs: 600_000, intervalMs: 50 });
+    await waitFor('the backlog to be published', async () => (await publishedRecords(setup)) >= backlogRows, { timeoutMs: 600_000, intervalMs: 50 });
     const eventsPerSecond = Math.round(backlogRows / ((performance.now() - started) / 1000));
 
     measuring = true;

@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { waitFor } from '../../infra/wait-for';
-import { kafkaClient } from '../../infra/runtime/kafka-client';
-import { benchSetup, paced, percentile, report, type BenchSetup } from './bench-setup';
+import { benchSetup, paced, percentile, publishedRecords, report, type BenchSetup } from './bench-setup';
 
 /**
  * `npm run bench:sink`: Kafka → external Postgres rows/s, and source commit → row visible latency at
@@ -25,18 +24,6 @@ async function appliedOffset(setup: BenchSetup): Promise<number> {
   return Number(rows[0]?.id ?? -1);
 }
 
-async function highWatermark(setup: BenchSetup): Promise<number> {
-  const admin = kafkaClient(setup.config.KAFKA_BROKERS, 'bench-admin').admin();
-  await admin.connect();
-  try {
-    const topic = `${setup.config.CDC_TOPIC_PREFIX}.${setup.tenancyId}`;
-    if (!(await admin.listTopics()).includes(topic)) return 0;
-    return Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Applies a backlog of `backlogUsers` users (each with an email: two rows) with the sink started afterwards. */
 async function measureThroughput(setup: BenchSetup): Promise<number> {
   for (let done = 0; done < backlogUsers; done += 5_000) {
@@ -50,7 +37,7 @@ async function measureThroughput(setup: BenchSetup): Promise<number> {
     );
   }
   const events = backlogUsers * 2;
-  await waitFor('the cdc to publish the backlog', async () => (await highWatermark(setup)) >= events, { timeoutMs: 600_000, intervalMs: 250 });
+  await waitFor('the cdc to publish the backlog', async () => (await publishedRecords(setup)) >= events, { timeoutMs: 600_000, intervalMs: 250 });
   await setup.startSink();
   await waitFor('the sink to start applying', async () => (await appliedOffset(setup)) >= 0, { timeoutMs: 120_000, intervalMs: 20 });
   const started = performance.now();
