@@ -1,5 +1,6 @@
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import pg from 'pg';
+import { sleep } from '../infra/runtime/service';
 import type { ChangeSource, SourceTransaction, TransactionReceipt } from './change-source';
 import { formatLsn, maxLsn, type Lsn } from './lsn';
 import { EnvelopePgoutputPlugin } from './pgoutput-plugin';
@@ -10,7 +11,12 @@ export interface PgChangeSourceOptions {
   connectionString: string;
   slot: string;
   publication: string;
+  /** Interval of WAL heartbeats while streaming, in ms; 0 for none. */
+  heartbeatIntervalMs?: number;
 }
+
+/** Prefix of the reader's heartbeat messages in the WAL. */
+export const heartbeatPrefix = 'stack-sync-heartbeat';
 
 /**
  * The WAL of the internal database through a pgoutput logical slot (pg-logical-replication).
@@ -111,10 +117,32 @@ export class PgChangeSource implements ChangeSource {
         (error: unknown) => finish(error),
       );
     });
+    const heartbeats = new AbortController();
+    const beating = this.#heartbeat(heartbeats.signal);
     try {
       await ended;
     } finally {
+      heartbeats.abort();
+      await beating;
       await replication.destroy().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Writes a transactional logical message every interval. It arrives as an empty transaction,
+   * which the reader confirms like any other once everything before it is durable: the slot then
+   * releases WAL that only other tables wrote, instead of pinning it until the disk fills.
+   */
+  async #heartbeat(signal: AbortSignal): Promise<void> {
+    const interval = this.options.heartbeatIntervalMs ?? 0;
+    if (interval <= 0) return;
+    while (!signal.aborted) {
+      try {
+        await sleep(interval, signal);
+        await this.#catalog.query('SELECT pg_logical_emit_message(true, $1, $2)', [heartbeatPrefix, '']);
+      } catch {
+        // Aborted, or the database is away: the stream itself reports that.
+      }
     }
   }
 

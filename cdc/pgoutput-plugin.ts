@@ -9,7 +9,9 @@ import { valueDecoderFor } from './pg-value-decoder';
  */
 export class EnvelopePgoutputPlugin extends PgoutputPlugin {
   constructor(publicationNames: string[]) {
-    super({ protoVersion: 1, publicationNames });
+    // Logical decoding messages are on so that the reader's WAL heartbeats arrive (pgoutput skips
+    // transactions with nothing to send).
+    super({ protoVersion: 1, publicationNames, messages: true });
   }
 
   override parse(buffer: Buffer): Pgoutput.Message {

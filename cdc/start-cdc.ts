@@ -11,7 +11,7 @@ import { TenantTopics } from './tenant-topics';
 
 export type CdcConfig = Pick<
   EnvConfig,
-  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'KAFKA_TOPIC_REPLICATION_FACTOR'
+  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'KAFKA_TOPIC_REPLICATION_FACTOR' | 'CDC_HEARTBEAT_INTERVAL_MS'
 >;
 
 export interface RunningCdc {
@@ -40,7 +40,12 @@ export async function startCdc(
   const admin = kafka.admin();
   await Promise.all([producer.connect(), admin.connect()]);
 
-  const source = new PgChangeSource({ connectionString: config.DATABASE_URL, slot: config.CDC_SLOT, publication: config.CDC_PUBLICATION });
+  const source = new PgChangeSource({
+    connectionString: config.DATABASE_URL,
+    slot: config.CDC_SLOT,
+    publication: config.CDC_PUBLICATION,
+    heartbeatIntervalMs: config.CDC_HEARTBEAT_INTERVAL_MS,
+  });
   const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => slotLagBytes(source.catalog, config.CDC_SLOT));
   await source.prepare();
   const publisher = new KafkaPublisher(producer, new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR));

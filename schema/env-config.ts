@@ -20,6 +20,12 @@ export const envConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1)),
   CDC_SLOT: z.string().regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and _ (a Postgres slot name)').default('stack_sync'),
   CDC_PUBLICATION: z.string().regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and _').default('stack_sync'),
+  /**
+   * How often the reader writes a heartbeat into the WAL (a logical decoding message), in ms. It
+   * passes through the slot like any commit, so the slot's position moves on even when only
+   * tables outside the publication are written, and their WAL is not retained. 0 turns it off.
+   */
+  CDC_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
   /** Topics are `<prefix>.<tenancyId>`. */
   CDC_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'Kafka topic characters only').default('stack.cdc'),
   /** Replication factor of newly created tenant topics: 1 on a single local broker, 3 in production. */

@@ -25,6 +25,7 @@ export class PartProcess {
       CDC_SLOT: this.config.CDC_SLOT,
       CDC_PUBLICATION: this.config.CDC_PUBLICATION,
       CDC_TOPIC_PREFIX: this.config.CDC_TOPIC_PREFIX,
+      CDC_HEARTBEAT_INTERVAL_MS: String(this.config.CDC_HEARTBEAT_INTERVAL_MS),
       SINK_GROUP_PREFIX: this.config.SINK_GROUP_PREFIX,
       SINK_CONFIG_POLL_MS: String(this.config.SINK_CONFIG_POLL_MS),
       SINK_SESSION_TIMEOUT_MS: String(this.config.SINK_SESSION_TIMEOUT_MS),

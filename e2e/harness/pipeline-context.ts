@@ -73,8 +73,14 @@ export class PipelineContext {
     return this.#cdc;
   }
 
+  /** The in-process cdc reader's metrics (a fresh registry per start). */
+  cdcRegistry = new Registry();
+
   async startCdc(): Promise<void> {
-    this.#cdc ??= await startCdc(this.config, new Registry());
+    if (!this.#cdc) {
+      this.cdcRegistry = new Registry();
+      this.#cdc = await startCdc(this.config, this.cdcRegistry);
+    }
   }
 
   async stopCdc(): Promise<void> {
