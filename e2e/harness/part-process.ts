@@ -15,6 +15,8 @@ export class PartProcess {
   constructor(
     private readonly part: 'cdc' | 'sink',
     private readonly config: EnvConfig,
+    /** Postgres application_name of its connections, to tell processes apart in pg_stat_replication. */
+    private readonly applicationName = `stack-sync-${part}`,
   ) {}
 
   start(): void {
@@ -31,6 +33,7 @@ export class PartProcess {
       SINK_SESSION_TIMEOUT_MS: String(this.config.SINK_SESSION_TIMEOUT_MS),
       STACK_SECRET_KEY: this.config.STACK_SECRET_KEY,
       METRICS_PORT: '0',
+      PGAPPNAME: this.applicationName,
       STACK_SYNC_QUIET: '1',
     };
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
