@@ -22,8 +22,9 @@ export class UserWorkload {
     private readonly random: SeededRandom,
   ) {}
 
-  #fresh(tag: string): string {
-    return `${tag}-${this.random.seed}-${this.#counter++}`;
+  /** Names written by a transaction that will roll back start with `rolledback-`: none may ever show up downstream. */
+  #fresh(tag: string, rollingBack: boolean): string {
+    return `${rollingBack ? 'rolledback-' : ''}${tag}-${this.random.seed}-${this.#counter++}`;
   }
 
   async #someUser(client: Client, tenancyId: string): Promise<string | undefined> {
@@ -34,41 +35,41 @@ export class UserWorkload {
     return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 LIMIT 1`, [tenancyId])).rows[0]?.id;
   }
 
-  async #createUser(client: Client, tenancyId: string, email?: string): Promise<void> {
+  async #createUser(client: Client, tenancyId: string, rollingBack: boolean, email?: string): Promise<void> {
     const created = await client.query<{ id: string }>(
       `INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName", "clientMetadata") VALUES ($1, gen_random_uuid(), $2, $3) RETURNING "projectUserId" AS id`,
-      [tenancyId, this.#fresh('new'), JSON.stringify({ n: this.#counter })],
+      [tenancyId, this.#fresh('new', rollingBack), JSON.stringify({ n: this.#counter })],
     );
     await client.query(
       `INSERT INTO "ContactChannel" ("tenancyId", "projectUserId", id, type, value, "isPrimary", "usedForAuth") VALUES ($1, $2, gen_random_uuid(), 'EMAIL', $3, 'TRUE', 'TRUE')`,
-      [tenancyId, created.rows[0]!.id, email ?? `${this.#fresh('mail')}@example.com`],
+      [tenancyId, created.rows[0]!.id, email ?? `${this.#fresh('mail', rollingBack)}@example.com`],
     );
   }
 
-  async #operation(client: Client): Promise<void> {
+  async #operation(client: Client, rollingBack: boolean): Promise<void> {
     const tenancyId = this.random.pick(this.tenancyIds);
     const userId = await this.#someUser(client, tenancyId);
     const choice = userId === undefined ? 0 : this.random.int(10);
     switch (choice) {
       case 0:
-        return this.#createUser(client, tenancyId);
+        return this.#createUser(client, tenancyId, rollingBack);
       case 1:
       case 2:
-        await client.query(`UPDATE "ProjectUser" SET "displayName" = $3 WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId, this.#fresh('name')]);
+        await client.query(`UPDATE "ProjectUser" SET "displayName" = $3 WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId, this.#fresh('name', rollingBack)]);
         return;
       case 3:
         await client.query(`UPDATE "ProjectUser" SET "serverMetadata" = $3, "displayName" = $4 WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [
           tenancyId,
           userId,
           JSON.stringify({ plan: this.random.pick(['free', 'pro', 'team']), seats: this.random.int(100), tags: ['a', 'ü', '🚀'] }),
-          this.#fresh('meta'),
+          this.#fresh('meta', rollingBack),
         ]);
         return;
       case 4:
         await client.query(`INSERT INTO "ContactChannel" ("tenancyId", "projectUserId", id, type, value) VALUES ($1, $2, gen_random_uuid(), 'EMAIL', $3)`, [
           tenancyId,
           userId,
-          `${this.#fresh('extra')}@example.com`,
+          `${this.#fresh('extra', rollingBack)}@example.com`,
         ]);
         return;
       case 5: {
@@ -101,7 +102,7 @@ export class UserWorkload {
           [tenancyId, userId],
         );
         await client.query(`DELETE FROM "ProjectUser" WHERE "tenancyId" = $1 AND "projectUserId" = $2`, [tenancyId, userId]);
-        await this.#createUser(client, tenancyId, email.rows[0]?.value);
+        await this.#createUser(client, tenancyId, rollingBack, email.rows[0]?.value);
       }
     }
   }
@@ -109,11 +110,12 @@ export class UserWorkload {
   /** One transaction of one to four operations; about one in eight is rolled back. */
   async step(): Promise<void> {
     const client = await this.internal.connect();
+    const rollBack = this.random.int(8) === 0;
     try {
       await client.query('BEGIN');
       const operations = 1 + this.random.int(4);
-      for (let index = 0; index < operations; index++) await this.#operation(client);
-      if (this.random.int(8) === 0) {
+      for (let index = 0; index < operations; index++) await this.#operation(client, rollBack);
+      if (rollBack) {
         await client.query('ROLLBACK');
         this.rolledBack++;
       } else {
