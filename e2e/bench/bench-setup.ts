@@ -131,3 +131,14 @@ export async function paced(count: number, perSecond: number, write: (index: num
   );
   return (count * 1000) / (performance.now() - started);
 }
+
+/** Runs a benchmark's main and exits: non-zero, with the error, when it failed. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,5 +1,5 @@
 import { waitFor } from '../../infra/wait-for';
-import { benchSetup, paced, percentile, publishedRecords, report } from './bench-setup';
+import { benchSetup, paced, percentile, publishedRecords, report, runBench } from './bench-setup';
 
 /**
  * `npm run bench:cdc`: WAL → Kafka events/s for small-row inserts, and commit → publish latency at
@@ -48,10 +48,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);
