@@ -31,6 +31,9 @@ export class PgChangeSource implements ChangeSource {
 
   constructor(private readonly options: PgChangeSourceOptions) {
     this.#catalog = new pg.Pool({ connectionString: options.connectionString, max: 2 });
+    // An idle pooled connection that the server ends emits 'error' on the pool; unhandled, that
+    // would crash the process. The next query reports the problem where it can be handled.
+    this.#catalog.on('error', () => undefined);
   }
 
   get catalog(): pg.Pool {

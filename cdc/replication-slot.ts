@@ -19,10 +19,13 @@ export async function ensurePublication(db: pg.Pool, publication: string): Promi
 /**
  * Creates the logical slot unless it exists and returns its confirmed flush LSN: where the stream
  * resumes, since everything before it is already durable in Kafka.
+ *
+ * A slot that existed once (recorded in "CdcSlot") but is now missing or lost is not recreated:
+ * a new slot would start from "now" and silently skip every change since the old one's position.
  */
 export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
-  const existing = await db.query<{ plugin: string; slot_type: string; confirmed_flush_lsn: string | null }>(
-    'SELECT plugin, slot_type, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1',
+  const existing = await db.query<{ plugin: string; slot_type: string; confirmed_flush_lsn: string | null; wal_status: string | null }>(
+    'SELECT plugin, slot_type, confirmed_flush_lsn::text, wal_status FROM pg_replication_slots WHERE slot_name = $1',
     [slot],
   );
   const row = existing.rows[0];
@@ -30,16 +33,37 @@ export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
     if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput') {
       throw new UnrecoverableError('CDC_SLOT_MISMATCH', `slot ${slot} exists but is ${row.slot_type}/${row.plugin}, not logical/pgoutput`, { slot });
     }
-    if (row.confirmed_flush_lsn) return parseLsn(row.confirmed_flush_lsn);
+    if (row.wal_status === 'lost') throw slotLost(slot, 'its WAL was removed (wal_status lost)');
+    if (row.confirmed_flush_lsn) {
+      await recordSlot(db, slot, row.confirmed_flush_lsn);
+      return parseLsn(row.confirmed_flush_lsn);
+    }
   }
+  const known = await db.query<{ createdAtLsn: string }>('SELECT "createdAtLsn" FROM "CdcSlot" WHERE "slotName" = $1', [slot]);
+  if (!row && known.rows[0]) throw slotLost(slot, `it was created at ${known.rows[0].createdAtLsn} and no longer exists`);
   try {
     const created = await db.query<{ lsn: string }>("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
+    await recordSlot(db, slot, created.rows[0]!.lsn);
     return parseLsn(created.rows[0]!.lsn);
   } catch (error: unknown) {
     // 42710 duplicate_object: another reader created it a moment ago.
     if (sqlState(error) === '42710') return ensureSlot(db, slot);
     throw error;
   }
+}
+
+async function recordSlot(db: pg.Pool, slot: string, lsn: string): Promise<void> {
+  await db.query('INSERT INTO "CdcSlot" ("slotName", "createdAtLsn") VALUES ($1, $2) ON CONFLICT DO NOTHING', [slot, lsn]);
+}
+
+function slotLost(slot: string, why: string): UnrecoverableError {
+  return new UnrecoverableError(
+    'CDC_SLOT_LOST',
+    `replication slot ${slot} is unusable: ${why}. Changes since its last confirmed position may be missing from Kafka, ` +
+      'and re-snapshotting is not built yet. To accept that and start streaming from now, drop the slot if it still exists ' +
+      `and DELETE FROM "CdcSlot" WHERE "slotName" = '${slot}'.`,
+    { slot },
+  );
 }
 
 /** The envelope's message keys assume the contract's primary keys: check them against the catalog. */

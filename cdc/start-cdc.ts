@@ -47,7 +47,13 @@ export async function startCdc(
     heartbeatIntervalMs: config.CDC_HEARTBEAT_INTERVAL_MS,
   });
   const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => slotLagBytes(source.catalog, config.CDC_SLOT));
-  await source.prepare();
+  try {
+    await source.prepare();
+  } catch (error: unknown) {
+    // Nothing may outlive a failed start: close what was opened above.
+    await Promise.allSettled([producer.disconnect(), admin.disconnect(), source.close()]);
+    throw error;
+  }
   const publisher = new KafkaPublisher(producer, new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR));
   const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics, ...observe }).start();
 

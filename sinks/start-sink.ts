@@ -31,6 +31,8 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
   const admin = kafka.admin();
   await admin.connect();
   const internal = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  // Idle connections ended by the server must not crash the process; the next poll reports it.
+  internal.on('error', () => undefined);
   const supervisor = new SinkSupervisor({
     internal,
     secrets: new SecretBox(config.STACK_SECRET_KEY),
