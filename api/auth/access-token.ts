@@ -51,14 +51,17 @@ export class InvalidAccessTokenError extends Error {
  * and HS256 signed with the public key fail), the project's issuer and audience, an unexpired `exp`.
  */
 export async function verifyAccessToken(keys: SigningKeys, apiUrl: string, projectId: string, token: string): Promise<AccessTokenClaims> {
-  const jwks = createLocalJWKSet(await keys.publicJwks(projectId));
+  const options = { algorithms: ['ES256'], issuer: issuerFor(apiUrl, projectId), audience: projectId, requiredClaims: ['exp', 'sub', 'iat'] };
   try {
-    const { payload } = await jwtVerify(token, jwks, {
-      algorithms: ['ES256'],
-      issuer: issuerFor(apiUrl, projectId),
-      audience: projectId,
-      requiredClaims: ['exp', 'sub', 'iat'],
-    });
+    let verified;
+    try {
+      verified = await jwtVerify(token, createLocalJWKSet(await keys.verificationJwks(projectId)), options);
+    } catch (error: unknown) {
+      // A kid the cached keys lack may be a key rotated in since: look once more, uncached.
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      verified = await jwtVerify(token, createLocalJWKSet(await keys.verificationJwks(projectId, true)), options);
+    }
+    const { payload } = verified;
     const claims = claimsSchema.parse(payload);
     return { projectId, userId: claims.sub, sessionId: claims.sid, isAnonymous: claims.is_anonymous };
   } catch (error: unknown) {

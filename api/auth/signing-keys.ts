@@ -5,6 +5,9 @@ import { signingKey } from '../../schema/auth-tables';
 import type { SecretBox } from '../../schema/secret-box';
 import type { Database } from '../api-env';
 
+// A retired key may keep verifying for this long past its publication window: seconds, not minutes.
+const verificationCacheMs = 5_000;
+
 export interface ActiveSigningKey {
   kid: string;
   privateKey: CryptoKey;
@@ -16,6 +19,9 @@ export interface ActiveSigningKey {
  * tokens it signed keep verifying until they expire.
  */
 export class SigningKeys {
+  /** Verification keys per project, so checking a token does not read the database every time. */
+  readonly #verificationCache = new Map<string, { jwks: { keys: JWK[] }; fetchedAt: number }>();
+
   constructor(
     private readonly db: Database,
     private readonly secrets: SecretBox,
@@ -47,7 +53,21 @@ export class SigningKeys {
         .where(and(eq(signingKey.projectId, projectId), isNull(signingKey.retiredAt)));
       await tx.insert(signingKey).values({ kid, projectId, privateJwkSealed: this.secrets.seal(JSON.stringify(privateJwk)), publicJwk });
     });
+    this.#verificationCache.delete(projectId);
     return { kid, privateKey: privateKey as CryptoKey };
+  }
+
+  /**
+   * The public keys for verifying tokens, cached for a few seconds. A token with a kid the cache
+   * lacks (a key rotated in by another process) asks for `fresh` keys instead of failing.
+   */
+  async verificationJwks(projectId: string, fresh = false): Promise<{ keys: JWK[] }> {
+    const cached = this.#verificationCache.get(projectId);
+    if (!fresh && cached && Date.now() - cached.fetchedAt < verificationCacheMs) return cached.jwks;
+    const jwks = await this.publicJwks(projectId);
+    if (this.#verificationCache.size > 10_000) this.#verificationCache.clear();
+    this.#verificationCache.set(projectId, { jwks, fetchedAt: Date.now() });
+    return jwks;
   }
 
   /** The project's public keys that may have signed an unexpired token. */

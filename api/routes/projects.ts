@@ -1,10 +1,10 @@
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { project, tenancy } from '../../schema/tables';
 import { knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
-import { generateProjectKeys, hashKey } from '../keys';
+import { generateProjectKeys, hashKey, keyMatches } from '../keys';
 import { parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
 
@@ -12,17 +12,12 @@ export const createProjectBody = z.strictObject({
   display_name: z.string().trim().min(1).max(200),
 });
 
-function sameSecret(presented: string | undefined, expected: string): boolean {
-  if (!presented) return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(presented), digest(expected));
-}
 
 export const projectRoutes = new Hono<ApiEnv>()
   /** Creates a project with its main tenancy and returns its keys, which are never shown again. */
   .post('/internal/projects', async (c) => {
     const deps = c.get('deps');
-    if (!sameSecret(c.req.header('x-stack-internal-admin-key'), deps.internalAdminKey)) throw knownErrors.invalidInternalAdminKey();
+    if (!keyMatches(c.req.header('x-stack-internal-admin-key'), hashKey(deps.internalAdminKey))) throw knownErrors.invalidInternalAdminKey();
     const body = await parseBody(c, createProjectBody);
     const keys = generateProjectKeys();
     const projectId = randomUUID();
