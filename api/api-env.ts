@@ -2,7 +2,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { SecretBox } from '../schema/secret-box';
 import type * as tables from '../schema/tables';
 import type * as authTables from '../schema/auth-tables';
-import type { TargetStatus } from '../sinks/target-worker';
+import type { TargetStatus } from '../sinks/database-sync';
 import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';

@@ -4,7 +4,7 @@ import type { EnvConfig } from '../schema/env-config';
 import { SecretBox } from '../schema/secret-box';
 import * as authTables from '../schema/auth-tables';
 import * as tables from '../schema/tables';
-import type { TargetStatus } from '../sinks/target-worker';
+import type { TargetStatus } from '../sinks/database-sync';
 import type { ApiDependencies } from './api-env';
 import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';

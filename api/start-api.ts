@@ -2,7 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import pg from 'pg';
 import type { EnvConfig } from '../schema/env-config';
-import type { TargetStatus } from '../sinks/target-worker';
+import type { TargetStatus } from '../sinks/database-sync';
 import type { ApiEnv } from './api-env';
 import { createApp } from './app';
 import { createApiDependencies, type ApiConfig } from './dependencies';

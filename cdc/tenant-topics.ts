@@ -1,5 +1,8 @@
 import type { Admin } from 'kafkajs';
 
+/** Topics per CreateTopics request. */
+const createBatchSize = 200;
+
 /**
  * Creates tenant topics on demand through the admin API (the broker never auto-creates them), with
  * `cleanup.policy=compact` so a new sink can rebuild a whole table state from offset 0. One
@@ -16,30 +19,35 @@ export class TenantTopics {
   ) {}
 
   async ensure(topics: Iterable<string>): Promise<void> {
-    const waits: Promise<void>[] = [];
-    for (const topic of topics) {
+    const waits = new Set<Promise<void>>();
+    const missing: string[] = [];
+    for (const topic of new Set(topics)) {
       if (this.#known.has(topic)) continue;
-      let pending = this.#pending.get(topic);
-      if (!pending) {
-        pending = this.#create(topic).finally(() => this.#pending.delete(topic));
-        this.#pending.set(topic, pending);
-      }
-      waits.push(pending);
+      const pending = this.#pending.get(topic);
+      if (pending) waits.add(pending);
+      else missing.push(topic);
+    }
+    if (missing.length > 0) {
+      // One round trip for all topics new to this process (a sink starting with a thousand
+      // tenancies asks once, not a thousand times).
+      const creating = this.#create(missing).finally(() => {
+        for (const topic of missing) this.#pending.delete(topic);
+      });
+      for (const topic of missing) this.#pending.set(topic, creating);
+      waits.add(creating);
     }
     await Promise.all(waits);
   }
 
-  async #create(topic: string): Promise<void> {
+  async #create(topics: readonly string[]): Promise<void> {
     // Asking first keeps the broker from logging a creation error for every topic another process
     // (a sink, another reader) created before us; createTopics itself tolerates that race.
-    if ((await this.admin.listTopics()).includes(topic)) {
-      this.#known.add(topic);
-      return;
-    }
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
+    const existing = new Set(await this.admin.listTopics());
+    const absent = topics.filter((topic) => !existing.has(topic));
+    for (let start = 0; start < absent.length; start += createBatchSize) {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: absent.slice(start, start + createBatchSize).map((topic) => ({
           topic,
           numPartitions: 1,
           replicationFactor: this.replicationFactor,
@@ -48,9 +56,9 @@ export class TenantTopics {
             // Room for one large row image (TOASTed text or jsonb) in a single record.
             { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
           ],
-        },
-      ],
-    });
-    this.#known.add(topic);
+        })),
+      });
+    }
+    for (const topic of topics) this.#known.add(topic);
   }
 }

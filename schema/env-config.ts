@@ -30,13 +30,20 @@ export const envConfigSchema = z.object({
   CDC_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'Kafka topic characters only').default('stack.cdc'),
   /** Replication factor of newly created tenant topics: 1 on a single local broker, 3 in production. */
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
-  /** Sink consumer groups are `<prefix>.<tenancyId>.<databaseId>`. */
+  /** Consumer group of the sink processes: every sink process of one deployment joins `<prefix>.tenants`. */
   SINK_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('stack-sync-sink'),
   /**
    * Kafka consumer session timeout of the sink, in ms: how long a crashed sink process holds its
    * databases' partitions before another incarnation can take them over.
    */
   SINK_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+  /**
+   * Connections to external databases one sink process may hold open at once, all databases
+   * together; batches wait for a free one beyond that.
+   */
+  SINK_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** An external database connection idle this long is closed, in ms. */
+  SINK_IDLE_CONNECTION_MS: z.coerce.number().int().min(100).default(10_000),
   /** How often the sink re-reads project configs for added or removed external databases, in ms. */
   SINK_CONFIG_POLL_MS: z.coerce.number().int().min(100).default(2_000),
   API_PORT: port.default(8102),

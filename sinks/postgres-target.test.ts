@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PipelineContext } from '../e2e/harness/pipeline-context';
 import { withClient } from '../e2e/harness/test-services';
 import type { ChangeEvent } from '../schema/change-event';
 import type { OffsetEvent } from './batch-plan';
+import { externalConnectionBudget } from './external-connections';
 import { defaultMappings } from './mappings';
 import { PostgresTarget } from './postgres-target';
 import { ProgressRewoundError } from './target';
@@ -23,10 +24,13 @@ function userEvent(offset: number, userId: string, displayName: string): OffsetE
 }
 
 describe('PostgresTarget (real external Postgres)', () => {
+  const connections = externalConnectionBudget({ maxOpen: 4, idleMs: 1_000 });
+  afterAll(() => connections.close());
+
   it('applies each offset once: a redelivered or overlapping batch only applies what is new', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
-    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings });
+    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
       expect(await target.prepare()).toBe(-1n);
       await withClient(url, (client) =>
@@ -62,7 +66,7 @@ describe('PostgresTarget (real external Postgres)', () => {
   it('rolls back rows and progress together when a statement fails', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
-    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings });
+    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
       await target.prepare();
       await withClient(url, (client) => client.query('ALTER TABLE contact_channels DROP COLUMN value'));

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { SyncError, sqlState } from '../infra/runtime/errors';
 import { planBatch, type OffsetEvent } from './batch-plan';
+import type { ConnectionBudget } from './connection-budget';
 import type { Mapping } from './mapping';
 import { deleteStatement, refreshPrimaryEmailStatement, upsertStatements } from './sql';
 import { ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
@@ -23,22 +24,35 @@ export interface PostgresTargetOptions {
   label: string;
   topic: string;
   mappings: readonly Mapping[];
+  /** Connections are leased from the sink process's one budget, never pooled per database. */
+  connections: ConnectionBudget<pg.Client>;
 }
 
-/** An external Postgres database. Holds a small pool that is closed with the target. */
+/** An external Postgres database, written through connections leased from the process's budget. */
 export class PostgresTarget implements SyncTarget {
-  readonly #pool: pg.Pool;
+  constructor(private readonly options: PostgresTargetOptions) {}
 
-  constructor(private readonly options: PostgresTargetOptions) {
-    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 2, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
-    // An idle client that loses its connection emits 'error' on the pool; without a listener the
-    // process would crash. The next query reports the problem to the worker instead.
-    this.#pool.on('error', () => undefined);
+  /** Runs `work` on a leased connection; a connection whose rollback failed is not reused. */
+  async #withConnection<T>(stage: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const lease = await this.options.connections.lease(this.options.label, this.options.connectionString).catch((error: unknown) => {
+      throw this.#describe(error, stage);
+    });
+    let broken = false;
+    try {
+      return await work(lease.connection);
+    } catch (error: unknown) {
+      await lease.connection.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      lease.release(broken);
+    }
   }
 
   async prepare(): Promise<bigint> {
-    const client = await this.#pool.connect();
-    try {
+    return this.#withConnection('connect', async (client) => {
+      try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [ddlLockKey]);
       await client.query(metadataDdl);
@@ -50,22 +64,17 @@ export class PostgresTarget implements SyncTarget {
       }
       await client.query('COMMIT');
       return await this.#progress(client);
-    } catch (error: unknown) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw this.#describe(error, 'prepare');
-    } finally {
-      client.release();
-    }
+      } catch (error: unknown) {
+        throw this.#describe(error, 'prepare');
+      }
+    });
   }
 
   async apply(events: readonly OffsetEvent[], resumedFrom: bigint): Promise<ApplyResult> {
     let failingMapping: string | undefined;
-    const client = await this.#pool.connect().catch((error: unknown) => {
-      throw this.#describe(error, 'connect');
-    });
+    return this.#withConnection('connect', async (client) => {
     try {
       await client.query('BEGIN');
-      failingMapping = undefined;
       // Locks the progress rows: a second sink process on this database waits here and then skips
       // what this one applied.
       const progress = await this.#progress(client, true);
@@ -109,19 +118,17 @@ export class PostgresTarget implements SyncTarget {
       await client.query('COMMIT');
       return { applied: plan.applied, appliedOffset: plan.lastOffset };
     } catch (error: unknown) {
-      await client.query('ROLLBACK').catch(() => undefined);
       const firstOffset = events[0]?.offset.toString();
       throw this.#describe(error, `apply${failingMapping ? ` of mapping ${failingMapping}` : ''} from offset ${firstOffset}`, {
         mapping: failingMapping,
         offset: firstOffset,
       });
-    } finally {
-      client.release();
     }
+    });
   }
 
   /** The offset every mapping has reached; `forUpdate` locks the rows until the transaction ends. */
-  async #progress(client: pg.PoolClient, forUpdate = false): Promise<bigint> {
+  async #progress(client: pg.Client, forUpdate = false): Promise<bigint> {
     const rows = `SELECT last_synced_sequence_id FROM _stack_sync_metadata WHERE mapping_name = ANY($1)${forUpdate ? ' FOR UPDATE' : ''}`;
     const result = await client.query<{ offset: string | null }>(`SELECT min(last_synced_sequence_id)::text AS offset FROM (${rows}) progress`, [
       this.options.mappings.map((mapping) => mapping.name),
@@ -154,6 +161,6 @@ export class PostgresTarget implements SyncTarget {
   }
 
   async close(): Promise<void> {
-    await this.#pool.end().catch(() => undefined);
+    await this.options.connections.forget(this.options.label);
   }
 }

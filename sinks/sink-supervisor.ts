@@ -6,13 +6,19 @@ import type { TenantTopics } from '../cdc/tenant-topics';
 import { errorMessage } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import { Service, sleep } from '../infra/runtime/service';
+import type { ConnectionBudget } from './connection-budget';
+import { DatabaseSync, type TargetStatus } from './database-sync';
 import { loadExternalDatabases, type ExternalDatabase, type ExternalDatabaseProblem } from './external-databases';
 import type { Mapping } from './mapping';
 import type { SinkMetrics } from './metrics';
 import { PostgresTarget } from './postgres-target';
-import { TargetWorker, type TargetStatus } from './target-worker';
+import { SharedConsumer } from './shared-consumer';
+import { TopicLane } from './topic-lane';
 
 const log = logger('sink');
+
+/** How often the advisory group offsets are committed (they only feed lag dashboards). */
+const commitIntervalMs = 5_000;
 
 export interface SinkSupervisorOptions {
   internal: pg.Pool;
@@ -20,30 +26,50 @@ export interface SinkSupervisorOptions {
   kafka: Kafka;
   topics: TenantTopics;
   topicPrefix: string;
-  groupPrefix: string;
+  /** The consumer group all sink processes share. */
+  groupId: string;
   mappings: readonly Mapping[];
   metrics: SinkMetrics;
+  connections: ConnectionBudget<pg.Client>;
   /** How often project configs are re-read, in ms. */
   pollMs: number;
   /** Kafka consumer session timeout, in ms. */
   sessionTimeoutMs: number;
 }
 
+interface RunningDatabase {
+  fingerprint: string;
+  sync: DatabaseSync;
+  lane: TopicLane;
+}
+
 /**
- * Keeps one TargetWorker per configured external database: starts workers for databases that
- * appear, stops those whose database was removed, restarts those whose connection string changed.
- * Config changes take effect within one poll, without a restart.
+ * Keeps the sink process's databases in line with project configs: one DatabaseSync per
+ * configured external database, grouped into one lane per tenant topic, all fed by one shared
+ * consumer. Databases that appear start syncing, removed ones stop, changed connection strings
+ * restart theirs; config changes take effect within one poll, without a restart.
  */
 export class SinkSupervisor extends Service {
-  readonly #workers = new Map<string, { fingerprint: string; worker: TargetWorker }>();
+  readonly #databases = new Map<string, RunningDatabase>();
+  readonly #lanes = new Map<string, TopicLane>();
+  readonly #consumer: SharedConsumer;
   #problems: ExternalDatabaseProblem[] = [];
 
   constructor(private readonly options: SinkSupervisorOptions) {
     super();
+    this.#consumer = new SharedConsumer({
+      kafka: options.kafka,
+      groupId: options.groupId,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      onBatch: (topic, batch) => this.#lanes.get(topic)?.offer(batch),
+      onAssigned: (topics) => {
+        for (const lane of this.#lanes.values()) lane.setAssigned(topics.has(lane.topic));
+      },
+    });
   }
 
   statuses(): TargetStatus[] {
-    const running = [...this.#workers.values()].map(({ worker }) => worker.status);
+    const running = [...this.#databases.values()].map(({ sync }) => sync.status);
     const broken = this.#problems.map<TargetStatus>((problem) => ({
       tenancyId: problem.tenancyId,
       databaseId: problem.databaseId,
@@ -55,6 +81,7 @@ export class SinkSupervisor extends Service {
   }
 
   protected async run(signal: AbortSignal): Promise<void> {
+    let lastCommit = Date.now();
     try {
       while (!signal.aborted) {
         try {
@@ -62,51 +89,76 @@ export class SinkSupervisor extends Service {
           this.#problems = problems;
           await this.#reconcile(databases);
         } catch (error: unknown) {
-          log.error('could not read external database configs', { error: errorMessage(error) });
+          log.error('could not reconcile external database configs', { error: errorMessage(error) });
+        }
+        if (Date.now() - lastCommit >= commitIntervalMs) {
+          lastCommit = Date.now();
+          await this.#commitAdvisoryOffsets();
         }
         await sleep(this.options.pollMs, signal).catch(() => undefined);
       }
     } finally {
-      await Promise.all([...this.#workers.values()].map(({ worker }) => worker.stop().catch(() => undefined)));
-      this.#workers.clear();
+      await this.#consumer.close();
+      await Promise.all([...this.#databases.values()].map(({ sync }) => sync.close().catch(() => undefined)));
+      this.#databases.clear();
+      this.#lanes.clear();
     }
   }
 
   async #reconcile(databases: ExternalDatabase[]): Promise<void> {
     const wanted = new Map(databases.map((database) => [database.key, database]));
-    const stopping: Promise<void>[] = [];
-    for (const [key, running] of this.#workers) {
+    const closing: Promise<void>[] = [];
+    for (const [key, running] of this.#databases) {
       const database = wanted.get(key);
       if (database && database.fingerprint === running.fingerprint) continue;
-      this.#workers.delete(key);
+      this.#databases.delete(key);
+      running.lane.databases.delete(key);
+      if (running.lane.databases.size === 0) this.#lanes.delete(running.lane.topic);
       log.info(database ? 'external database changed; restarting its sync' : 'external database removed; stopping its sync', { key });
-      stopping.push(running.worker.stop().catch(() => undefined));
+      closing.push(running.sync.close().catch(() => undefined));
     }
-    await Promise.all(stopping);
-    for (const database of databases) {
-      if (this.#workers.has(database.key)) continue;
-      this.#workers.set(database.key, { fingerprint: database.fingerprint, worker: this.#startWorker(database) });
+    await Promise.all(closing);
+    const added = databases.filter((database) => !this.#databases.has(database.key));
+    if (added.length > 0) await this.options.topics.ensure(added.map((database) => tenantTopic(this.options.topicPrefix, database.tenancyId)));
+    for (const database of added) {
+      this.#databases.set(database.key, this.#startDatabase(database));
       log.info('external database added; starting its sync', { key: database.key });
     }
+    await this.#consumer.subscribe(new Set(this.#lanes.keys()));
   }
 
-  #startWorker(database: ExternalDatabase): TargetWorker {
+  #startDatabase(database: ExternalDatabase): RunningDatabase {
     const { options } = this;
     const topic = tenantTopic(options.topicPrefix, database.tenancyId);
-    const worker = new TargetWorker({
-      kafka: options.kafka,
-      topics: options.topics,
+    let lane = this.#lanes.get(topic);
+    if (!lane) {
+      lane = new TopicLane(topic, database.tenancyId, this.#consumer, options.metrics, options.groupId);
+      this.#lanes.set(topic, lane);
+    }
+    const laneOfDatabase = lane;
+    const sync = new DatabaseSync({
       tenancyId: database.tenancyId,
       databaseId: database.databaseId,
-      topic,
-      groupId: `${options.groupPrefix}.${database.tenancyId}.${database.databaseId}`,
-      target: new PostgresTarget({ connectionString: database.connectionString, label: database.key, topic, mappings: options.mappings }),
+      target: new PostgresTarget({
+        connectionString: database.connectionString,
+        label: database.key,
+        topic,
+        mappings: options.mappings,
+        connections: options.connections,
+      }),
       mappings: options.mappings,
       metrics: options.metrics,
-      sessionTimeoutMs: options.sessionTimeoutMs,
+      onReady: () => laneOfDatabase.reposition(),
     });
-    worker.start();
-    worker.done.catch((error: unknown) => log.error('external database sync stopped', { key: database.key, error: errorMessage(error) }));
-    return worker;
+    lane.databases.set(database.key, sync);
+    return { fingerprint: database.fingerprint, sync, lane };
+  }
+
+  async #commitAdvisoryOffsets(): Promise<void> {
+    const positions = [...this.#lanes.values()].flatMap((lane) => {
+      const offset = lane.committedPosition;
+      return offset === undefined ? [] : [{ topic: lane.topic, offset }];
+    });
+    await this.#consumer.commit(positions).catch((error: unknown) => log.warn('could not commit advisory group offsets', { error: errorMessage(error) }));
   }
 }

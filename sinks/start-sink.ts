@@ -4,6 +4,7 @@ import type { EnvConfig } from '../schema/env-config';
 import { SecretBox } from '../schema/secret-box';
 import { TenantTopics } from '../cdc/tenant-topics';
 import { kafkaClient } from '../infra/runtime/kafka-client';
+import { externalConnectionBudget } from './external-connections';
 import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
 import { SinkSupervisor } from './sink-supervisor';
@@ -17,6 +18,8 @@ export type SinkConfig = Pick<
   | 'SINK_GROUP_PREFIX'
   | 'SINK_CONFIG_POLL_MS'
   | 'SINK_SESSION_TIMEOUT_MS'
+  | 'SINK_MAX_CONNECTIONS'
+  | 'SINK_IDLE_CONNECTION_MS'
   | 'STACK_SECRET_KEY'
 >;
 
@@ -25,7 +28,7 @@ export interface RunningSink {
   stop(): Promise<void>;
 }
 
-/** Wires the sink part: project configs → one worker per external database. */
+/** Wires the sink part: project configs → external databases fed by one shared consumer. */
 export async function startSink(config: SinkConfig, registry: Registry): Promise<RunningSink> {
   const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-sink-${config.SINK_GROUP_PREFIX}`);
   const admin = kafka.admin();
@@ -33,15 +36,17 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
   const internal = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
   // Idle connections ended by the server must not crash the process; the next poll reports it.
   internal.on('error', () => undefined);
+  const connections = externalConnectionBudget({ maxOpen: config.SINK_MAX_CONNECTIONS, idleMs: config.SINK_IDLE_CONNECTION_MS });
   const supervisor = new SinkSupervisor({
     internal,
     secrets: new SecretBox(config.STACK_SECRET_KEY),
     kafka,
     topics: new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR),
     topicPrefix: config.CDC_TOPIC_PREFIX,
-    groupPrefix: config.SINK_GROUP_PREFIX,
+    groupId: `${config.SINK_GROUP_PREFIX}.tenants`,
     mappings: defaultMappings,
     metrics: new SinkMetrics(registry),
+    connections,
     pollMs: config.SINK_CONFIG_POLL_MS,
     sessionTimeoutMs: config.SINK_SESSION_TIMEOUT_MS,
   }).start();
@@ -49,7 +54,7 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     supervisor,
     async stop() {
       await supervisor.stop();
-      await Promise.allSettled([admin.disconnect(), internal.end()]);
+      await Promise.allSettled([admin.disconnect(), internal.end(), connections.close()]);
     },
   };
 }

@@ -31,6 +31,8 @@ export class PartProcess {
       SINK_GROUP_PREFIX: this.config.SINK_GROUP_PREFIX,
       SINK_CONFIG_POLL_MS: String(this.config.SINK_CONFIG_POLL_MS),
       SINK_SESSION_TIMEOUT_MS: String(this.config.SINK_SESSION_TIMEOUT_MS),
+      SINK_MAX_CONNECTIONS: String(this.config.SINK_MAX_CONNECTIONS),
+      SINK_IDLE_CONNECTION_MS: String(this.config.SINK_IDLE_CONNECTION_MS),
       STACK_SECRET_KEY: this.config.STACK_SECRET_KEY,
       METRICS_PORT: '0',
       PGAPPNAME: this.applicationName,

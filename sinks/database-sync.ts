@@ -1,0 +1,178 @@
+import { errorMessage, SyncError } from '../infra/runtime/errors';
+import { logger } from '../infra/runtime/log';
+import { backoffMs } from '../infra/runtime/service';
+import type { OffsetEvent } from './batch-plan';
+import type { Mapping } from './mapping';
+import type { SinkMetrics } from './metrics';
+import { ProgressRewoundError, type SyncTarget } from './target';
+
+const log = logger('sink');
+
+/** Events per external transaction: large enough to amortise round trips, small enough to keep locks short. */
+const maxEventsPerTransaction = 5_000;
+
+export interface TargetStatus {
+  tenancyId: string;
+  databaseId: string;
+  state: 'starting' | 'running' | 'error';
+  /** Kafka offset last applied to this database (-1: nothing yet). */
+  appliedOffset: string;
+  lastError?: { code: string; message: string; at: string; mapping?: string; offset?: string };
+}
+
+export interface DatabaseSyncOptions {
+  tenancyId: string;
+  databaseId: string;
+  target: SyncTarget;
+  mappings: readonly Mapping[];
+  metrics: SinkMetrics;
+  /** Called whenever this database can take events again from a new position (prepared, recovered). */
+  onReady(): void;
+}
+
+/**
+ * Where one external database stands: the offset its stored progress says it has applied, the
+ * next offset it wants, and whether it can take events now. It is prepared once, then fed batches
+ * by its tenant topic's lane; a failure puts it into backoff (reported, retried) without holding
+ * back any other database.
+ */
+export class DatabaseSync {
+  #phase: 'preparing' | 'ready' | 'failed' | 'closed' = 'preparing';
+  #applied = -1n;
+  #next = 0n;
+  #busy = false;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #status: TargetStatus;
+
+  constructor(private readonly options: DatabaseSyncOptions) {
+    this.#status = { tenancyId: options.tenancyId, databaseId: options.databaseId, state: 'starting', appliedOffset: '-1' };
+    void this.#prepare();
+  }
+
+  get databaseId(): string {
+    return this.options.databaseId;
+  }
+
+  get label(): string {
+    return `${this.options.tenancyId}/${this.options.databaseId}`;
+  }
+
+  get status(): TargetStatus {
+    return { ...this.#status };
+  }
+
+  /** Can take a batch now: prepared, not in backoff, not applying another batch. */
+  get available(): boolean {
+    return this.#phase === 'ready' && !this.#busy;
+  }
+
+  /** The next offset this database needs. */
+  get next(): bigint {
+    return this.#next;
+  }
+
+  /**
+   * Applies a batch read from `fetchedFrom` and ending at `lastOffset` (the batch's last offset,
+   * which may be past its last event). Events at or below the applied offset are skipped here,
+   * without a round trip; the target skips them again under its progress lock.
+   */
+  async apply(events: readonly OffsetEvent[], lastOffset: bigint): Promise<void> {
+    if (!this.available) return;
+    this.#busy = true;
+    try {
+      const fresh = events.filter((item) => item.offset > this.#applied);
+      for (let start = 0; start < fresh.length && this.#phase === 'ready'; start += maxEventsPerTransaction) {
+        const chunk = fresh.slice(start, start + maxEventsPerTransaction);
+        const result = await this.options.target.apply(chunk, this.#applied);
+        this.#recordApplied(chunk, result.applied, result.appliedOffset);
+      }
+      if (this.#phase === 'ready' && lastOffset >= this.#next) this.#next = lastOffset + 1n;
+      this.#attempt = 0;
+    } catch (error: unknown) {
+      this.#fail(error);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Fails this database at `offset` without a round trip (e.g. an unreadable event). */
+  reject(error: SyncError): void {
+    if (this.#phase === 'ready') this.#fail(error);
+  }
+
+  async close(): Promise<void> {
+    this.#phase = 'closed';
+    clearTimeout(this.#retryTimer);
+    await this.options.target.close();
+  }
+
+  async #prepare(): Promise<void> {
+    this.#phase = 'preparing';
+    try {
+      const progress = await this.options.target.prepare();
+      if (this.#phase !== 'preparing') return;
+      this.#applied = progress;
+      this.#next = progress + 1n;
+      this.#phase = 'ready';
+      this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: progress.toString() };
+      this.options.onReady();
+    } catch (error: unknown) {
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#phase === 'closed') return;
+    if (error instanceof ProgressRewoundError) {
+      log.info('stored progress was reset; rebuilding from it', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId });
+      void this.#prepare();
+      return;
+    }
+    this.#phase = 'failed';
+    const code = error instanceof SyncError ? error.code : 'SINK_TARGET_FAILED';
+    const mapping = error instanceof SyncError ? error.context.mapping : undefined;
+    const offset = error instanceof SyncError ? error.context.offset : undefined;
+    this.#status = {
+      ...this.#status,
+      state: 'error',
+      lastError: {
+        code,
+        message: errorMessage(error),
+        at: new Date().toISOString(),
+        ...(mapping !== undefined ? { mapping: String(mapping) } : {}),
+        ...(offset !== undefined ? { offset: String(offset) } : {}),
+      },
+    };
+    this.options.metrics.errors.inc({ database: this.label });
+    const retryInMs = backoffMs(this.#attempt++, 500, 10_000);
+    log.error('external database sync failed; retrying', {
+      code,
+      tenancyId: this.options.tenancyId,
+      databaseId: this.options.databaseId,
+      mapping,
+      offset,
+      appliedOffset: this.#status.appliedOffset,
+      error: errorMessage(error),
+      retryInMs,
+    });
+    // Prepared again before retrying: the owner may have repaired (or reset) the tables meanwhile.
+    this.#retryTimer = setTimeout(() => void this.#prepare(), retryInMs);
+  }
+
+  #recordApplied(chunk: readonly OffsetEvent[], applied: number, appliedOffset: bigint): void {
+    this.#applied = appliedOffset;
+    if (appliedOffset >= this.#next) this.#next = appliedOffset + 1n;
+    this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: appliedOffset.toString() };
+    if (applied === 0) return;
+    const { metrics } = this.options;
+    const now = Date.now();
+    for (const { event, offset } of chunk.slice(chunk.length - applied)) {
+      if (offset > appliedOffset) continue;
+      metrics.applyLagSeconds.observe({ database: this.label }, Math.max(0, now - event.source.ts_ms) / 1000);
+      for (const mapping of this.options.mappings) {
+        if (mapping.sourceTable === event.source.table) metrics.eventsApplied.inc({ mapping: mapping.name });
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import { errorMessage } from '../infra/runtime/errors';
+import { logger } from '../infra/runtime/log';
+import type { FetchedBatch, TopicControl } from './topic-lane';
+
+const log = logger('sink');
+
+export interface SharedConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  /** Kafka consumer session timeout, in ms. */
+  sessionTimeoutMs: number;
+  /** Each fetched batch; must return at once (the consumer fetches nothing else meanwhile). */
+  onBatch(topic: string, batch: FetchedBatch): void;
+  /** The topics this process now owns (after every group join). */
+  onAssigned(topics: ReadonlySet<string>): void;
+}
+
+/**
+ * The sink process's one Kafka consumer over every tenant topic it serves, in one consumer group
+ * shared by all sink processes (Kafka spreads the topics over them). Positions are not Kafka's:
+ * each topic's lane seeks to what its databases' stored progress says. kafkajs resolves a
+ * subscription when the consumer starts, so a changed topic set restarts the consumer.
+ */
+export class SharedConsumer implements TopicControl {
+  #consumer: Consumer | undefined;
+  #topics: ReadonlySet<string> = new Set();
+  #closed = false;
+
+  constructor(private readonly options: SharedConsumerOptions) {}
+
+  /** Consumes exactly `topics` from now on (restarting the consumer if the set changed). */
+  async subscribe(topics: ReadonlySet<string>): Promise<void> {
+    if (this.#closed || sameSet(topics, this.#topics)) return;
+    await this.#disconnect();
+    this.#topics = new Set(topics);
+    if (topics.size === 0) return;
+    const { sessionTimeoutMs } = this.options;
+    const consumer = this.options.kafka.consumer({
+      groupId: this.options.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 100,
+      // Larger fetches mean larger external transactions when catching up a backlog.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      // A SIGKILLed member stays in the group until its session times out, and a rebalance waits
+      // for it up to the rebalance timeout: both bound how long a restarted sink waits to resume.
+      sessionTimeout: sessionTimeoutMs,
+      rebalanceTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      // Runs before the first fetch of the new generation: lanes seek before anything is read.
+      this.options.onAssigned(new Set(Object.keys(event.payload.memberAssignment)));
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      log.error('sink consumer crashed', { error: errorMessage(event.payload.error), restart: event.payload.restart });
+      this.options.onAssigned(new Set());
+      if (!event.payload.restart && this.#consumer === consumer) {
+        // kafkajs gave up on this consumer: start a new one for the same topics.
+        const wanted = this.#topics;
+        this.#topics = new Set();
+        void this.subscribe(wanted).catch((error: unknown) => log.error('could not restart the sink consumer', { error: errorMessage(error) }));
+      }
+    });
+    this.#consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch }) => {
+        this.options.onBatch(batch.topic, {
+          messages: batch.messages,
+          lastOffset: BigInt(batch.lastOffset()),
+          highWatermark: BigInt(batch.highWatermark),
+        });
+      },
+    });
+  }
+
+  pause(topic: string): void {
+    this.#steer((consumer) => consumer.pause([{ topic }]));
+  }
+
+  resume(topic: string): void {
+    this.#steer((consumer) => consumer.resume([{ topic }]));
+  }
+
+  seek(topic: string, offset: bigint): void {
+    this.#steer((consumer) => consumer.seek({ topic, partition: 0, offset: offset.toString() }));
+  }
+
+  /** Advisory group offsets (kafka_exporter lag, dashboards); never where a lane resumes. */
+  async commit(positions: ReadonlyArray<{ topic: string; offset: bigint }>): Promise<void> {
+    const consumer = this.#consumer;
+    if (!consumer || positions.length === 0) return;
+    await consumer.commitOffsets(positions.map(({ topic, offset }) => ({ topic, partition: 0, offset: offset.toString() })));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#disconnect();
+  }
+
+  #steer(action: (consumer: Consumer) => void): void {
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    try {
+      action(consumer);
+    } catch {
+      // Not running yet (or being replaced): the next group join repositions every lane anyway.
+    }
+  }
+
+  async #disconnect(): Promise<void> {
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    this.options.onAssigned(new Set());
+    await consumer?.disconnect().catch(() => undefined);
+  }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((item) => b.has(item));
+}
