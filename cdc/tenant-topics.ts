@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { waitFor } from '../infra/wait-for';
 
 /** Topics per CreateTopics request. */
 const createBatchSize = 200;
@@ -46,7 +47,9 @@ export class TenantTopics {
     const absent = topics.filter((topic) => !existing.has(topic));
     for (let start = 0; start < absent.length; start += createBatchSize) {
       await this.admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs's own wait gives up on the first "unknown topic" answer, which a broker creating
+        // hundreds of topics at once does give for a moment: the leaders are awaited below instead.
+        waitForLeaders: false,
         topics: absent.slice(start, start + createBatchSize).map((topic) => ({
           topic,
           numPartitions: 1,
@@ -59,6 +62,19 @@ export class TenantTopics {
         })),
       });
     }
+    if (absent.length > 0) await this.#awaitLeaders(absent);
     for (const topic of topics) this.#known.add(topic);
+  }
+
+  /** Until every partition of `topics` has a leader (a producer would be refused before that). */
+  async #awaitLeaders(topics: readonly string[]): Promise<void> {
+    await waitFor(
+      `leaders of ${topics.length} new topic(s)`,
+      async () => {
+        const metadata = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+        return metadata.topics.length === topics.length && metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0));
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
   }
 }

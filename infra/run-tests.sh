@@ -11,7 +11,7 @@ if [ ! -d node_modules ]; then
 fi
 
 mkdir -p test-results
-rm -f test-results/vitest.json
+rm -f test-results/vitest.json test-results/vitest-solo.json
 
 stop_services() {
   [ "${STACK_SYNC_KEEP_INFRA:-0}" = "1" ] || npx tsx infra/cli.ts down
@@ -33,5 +33,9 @@ fi
 npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest.json
 vitest_status=$?
 
+# Second pass: tests that load the whole machine, one at a time (see vitest.config.ts).
+STACK_SYNC_SOLO=1 npx vitest run --reporter=default --reporter=json --outputFile=test-results/vitest-solo.json
+solo_status=$?
+
 stop_services
-npx tsx infra/test-summary.ts test-results/vitest.json "$typecheck_failed" "$vitest_status"
+npx tsx infra/test-summary.ts "$typecheck_failed" test-results/vitest.json "$vitest_status" test-results/vitest-solo.json "$solo_status"

@@ -24,6 +24,8 @@ export interface SharedConsumerOptions {
  */
 export class SharedConsumer implements TopicControl {
   #consumer: Consumer | undefined;
+  /** True once the current consumer's run() has started (kafkajs refuses seeks and commits before). */
+  #running = false;
   #topics: ReadonlySet<string> = new Set();
   #closed = false;
 
@@ -50,8 +52,10 @@ export class SharedConsumer implements TopicControl {
       heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assigned = new Set(Object.keys(event.payload.memberAssignment));
+      log.info('sink consumer joined its group', { groupId: this.options.groupId, topics: topics.size, assigned: assigned.size });
       // Runs before the first fetch of the new generation: lanes seek before anything is read.
-      this.options.onAssigned(new Set(Object.keys(event.payload.memberAssignment)));
+      this.options.onAssigned(assigned);
     });
     consumer.on(consumer.events.CRASH, (event) => {
       log.error('sink consumer crashed', { error: errorMessage(event.payload.error), restart: event.payload.restart });
@@ -64,6 +68,7 @@ export class SharedConsumer implements TopicControl {
       }
     });
     this.#consumer = consumer;
+    this.#running = false;
     await consumer.connect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await consumer.run({
@@ -77,6 +82,7 @@ export class SharedConsumer implements TopicControl {
         });
       },
     });
+    if (this.#consumer === consumer) this.#running = true;
   }
 
   pause(topic: string): void {
@@ -94,7 +100,7 @@ export class SharedConsumer implements TopicControl {
   /** Advisory group offsets (kafka_exporter lag, dashboards); never where a lane resumes. */
   async commit(positions: ReadonlyArray<{ topic: string; offset: bigint }>): Promise<void> {
     const consumer = this.#consumer;
-    if (!consumer || positions.length === 0) return;
+    if (!consumer || !this.#running || positions.length === 0) return;
     await consumer.commitOffsets(positions.map(({ topic, offset }) => ({ topic, partition: 0, offset: offset.toString() })));
   }
 
@@ -116,6 +122,7 @@ export class SharedConsumer implements TopicControl {
   async #disconnect(): Promise<void> {
     const consumer = this.#consumer;
     this.#consumer = undefined;
+    this.#running = false;
     this.options.onAssigned(new Set());
     await consumer?.disconnect().catch(() => undefined);
   }

@@ -13,12 +13,15 @@ import type { Mapping } from './mapping';
 import type { SinkMetrics } from './metrics';
 import { PostgresTarget } from './postgres-target';
 import { SharedConsumer } from './shared-consumer';
-import { TopicLane } from './topic-lane';
+import { TopicLane, WaitingBytes } from './topic-lane';
 
 const log = logger('sink');
 
 /** How often the advisory group offsets are committed (they only feed lag dashboards). */
 const commitIntervalMs = 5_000;
+
+/** Fetched records a process keeps waiting behind the batches being applied, all lanes together. */
+const maxWaitingBytes = 64 * 1024 * 1024;
 
 export interface SinkSupervisorOptions {
   internal: pg.Pool;
@@ -53,6 +56,7 @@ export class SinkSupervisor extends Service {
   readonly #databases = new Map<string, RunningDatabase>();
   readonly #lanes = new Map<string, TopicLane>();
   readonly #consumer: SharedConsumer;
+  readonly #waitingBytes = new WaitingBytes(maxWaitingBytes);
   #problems: ExternalDatabaseProblem[] = [];
 
   constructor(private readonly options: SinkSupervisorOptions) {
@@ -120,10 +124,10 @@ export class SinkSupervisor extends Service {
     await Promise.all(closing);
     const added = databases.filter((database) => !this.#databases.has(database.key));
     if (added.length > 0) await this.options.topics.ensure(added.map((database) => tenantTopic(this.options.topicPrefix, database.tenancyId)));
-    for (const database of added) {
-      this.#databases.set(database.key, this.#startDatabase(database));
-      log.info('external database added; starting its sync', { key: database.key });
-    }
+    for (const database of added) this.#databases.set(database.key, this.#startDatabase(database));
+    // One line per database while there are few; a count when a sink starts with thousands.
+    if (added.length > 0 && added.length <= 10) for (const database of added) log.info('external database added; starting its sync', { key: database.key });
+    else if (added.length > 10) log.info('external databases added; starting their sync', { count: added.length });
     await this.#consumer.subscribe(new Set(this.#lanes.keys()));
   }
 
@@ -132,7 +136,7 @@ export class SinkSupervisor extends Service {
     const topic = tenantTopic(options.topicPrefix, database.tenancyId);
     let lane = this.#lanes.get(topic);
     if (!lane) {
-      lane = new TopicLane(topic, database.tenancyId, this.#consumer, options.metrics, options.groupId);
+      lane = new TopicLane(topic, database.tenancyId, this.#consumer, options.metrics, options.groupId, this.#waitingBytes);
       this.#lanes.set(topic, lane);
     }
     const laneOfDatabase = lane;

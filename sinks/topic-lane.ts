@@ -20,6 +20,20 @@ export interface FetchedBatch {
 }
 
 /**
+ * Bytes of fetched records waiting in lanes (behind the batch each is applying), shared by all
+ * lanes of a process so that a thousand lagging topics cannot fill memory: past it, topics pause.
+ */
+export class WaitingBytes {
+  used = 0;
+
+  constructor(readonly max: number) {}
+}
+
+function bytesOf(messages: readonly KafkaMessage[]): number {
+  return messages.reduce((total, message) => total + (message.value?.length ?? 0) + (message.key?.length ?? 0), 0);
+}
+
+/**
  * A slow database delays the others of its tenancy by at most this long: after it, the lane moves
  * on with those that finished and comes back for the slow one once it is done.
  */
@@ -27,18 +41,22 @@ const slowDatabaseGraceMs = 1_000;
 
 /**
  * One tenant topic on the process's shared consumer, feeding every external database of that
- * tenancy. The consumer never waits on a database: the lane pauses its topic, applies the batch
- * to each database that can take it (concurrently), then seeks to the smallest offset any
- * available database needs and resumes. A database that fails or falls behind is simply not
- * offered batches until it is ready again; then the lane seeks back for it, and the others skip
- * what they already have without a round trip.
+ * tenancy. The consumer never waits on a database: the lane takes a batch, points the consumer at
+ * the records after it (so the next batch is fetched while this one is applied), and applies it to
+ * each database that can take it, concurrently. One batch may wait while another is applied;
+ * beyond that the topic is paused. A database that fails or falls behind is simply not offered
+ * batches until it is ready again; then the lane seeks back for it, and the others skip what they
+ * already have without a round trip.
  */
 export class TopicLane {
   readonly databases = new Map<string, DatabaseSync>();
   #assigned = false;
   #busy = false;
-  /** Where the last seek put the consumer: batches start here. */
-  #position = -1n;
+  /** Where the consumer reads next: the batch being applied was read from `#appliedFrom`. */
+  #readAhead = -1n;
+  #appliedFrom = -1n;
+  /** Records that arrived while a batch was being applied, merged into one batch from where it ended. */
+  #waiting: { batch: FetchedBatch; bytes: number } | undefined;
 
   constructor(
     readonly topic: string,
@@ -46,6 +64,7 @@ export class TopicLane {
     private readonly control: TopicControl,
     private readonly metrics: SinkMetrics,
     private readonly consumerGroup: string,
+    private readonly waitingBytes: WaitingBytes,
   ) {}
 
   /** Smallest offset any database of this topic still needs (for the advisory group offset). */
@@ -57,43 +76,99 @@ export class TopicLane {
   /** The shared consumer was (re)assigned, or lost, this topic. */
   setAssigned(assigned: boolean): void {
     this.#assigned = assigned;
+    this.#takeWaiting();
     if (assigned) this.reposition();
   }
 
   /** Called by the consumer for each fetched batch; returns at once so the consumer never waits. */
   offer(batch: FetchedBatch): void {
-    // A batch fetched before the last seek or while a batch is being applied: the lane repositions
-    // itself when it is done, so this one is not needed.
-    if (this.#busy || !this.#assigned) return;
-    this.#busy = true;
-    this.control.pause(this.topic);
-    void this.#apply(batch).finally(() => {
-      this.#busy = false;
-      this.reposition();
-    });
+    if (!this.#assigned) return;
+    // Records before where the consumer was pointed: fetched before the last seek, not needed.
+    const first = batch.messages[0];
+    const expected = this.#waiting ? this.#waiting.batch.lastOffset + 1n : this.#readAhead;
+    if (first !== undefined && BigInt(first.offset) < expected) return;
+    if (this.#busy) {
+      this.#wait(batch);
+      return;
+    }
+    this.#begin(batch);
   }
 
-  /** Seeks to what the available databases need next and resumes, or stays paused if none can take events. */
-  reposition(): void {
-    if (this.#busy || !this.#assigned) return;
-    let position: bigint | undefined;
-    for (const database of this.databases.values()) {
-      if (database.available && (position === undefined || database.next < position)) position = database.next;
-    }
-    if (position === undefined) {
+  /**
+   * Keeps a batch that came while another is being applied and points the consumer past it, so a
+   * steady stream is never paused (a paused consumer fetches again only after its wait time).
+   * Past the process's budget of waiting bytes the topic pauses instead, and the batch is fetched
+   * again later.
+   */
+  #wait(batch: FetchedBatch): void {
+    const bytes = bytesOf(batch.messages);
+    if (this.waitingBytes.used + bytes > this.waitingBytes.max && this.#waiting !== undefined) {
       this.control.pause(this.topic);
       return;
     }
-    this.#position = position;
-    this.control.seek(this.topic, position);
+    this.waitingBytes.used += bytes;
+    const earlier = this.#waiting;
+    this.#waiting = earlier
+      ? { batch: { messages: [...earlier.batch.messages, ...batch.messages], lastOffset: batch.lastOffset, highWatermark: batch.highWatermark }, bytes: earlier.bytes + bytes }
+      : { batch, bytes };
+    this.control.seek(this.topic, batch.lastOffset + 1n);
+  }
+
+  #takeWaiting(): FetchedBatch | undefined {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (!waiting) return undefined;
+    this.waitingBytes.used -= waiting.bytes;
+    return waiting.batch;
+  }
+
+  /** Seeks to what the available databases need next and resumes, or pauses if none can take events. */
+  reposition(): void {
+    if (this.#busy || !this.#assigned) return;
+    const behind = this.#lowestAvailableNext();
+    if (behind === undefined) {
+      this.control.pause(this.topic);
+      return;
+    }
+    this.#readAhead = behind;
+    this.control.seek(this.topic, behind);
     this.control.resume(this.topic);
+  }
+
+  #begin(batch: FetchedBatch): void {
+    this.#busy = true;
+    this.#appliedFrom = this.#readAhead;
+    this.#readAhead = batch.lastOffset + 1n;
+    this.control.seek(this.topic, this.#readAhead);
+    void this.#apply(batch).finally(() => this.#finished());
+  }
+
+  #finished(): void {
+    this.#busy = false;
+    const waiting = this.#takeWaiting();
+    const behind = this.#lowestAvailableNext();
+    if (waiting && behind !== undefined && behind >= this.#readAhead && this.#assigned) {
+      // Every database that can take events is where the waiting batch starts: go on with it.
+      this.control.resume(this.topic);
+      this.#begin(waiting);
+      return;
+    }
+    this.reposition();
+  }
+
+  #lowestAvailableNext(): bigint | undefined {
+    let lowest: bigint | undefined;
+    for (const database of this.databases.values()) {
+      if (database.available && (lowest === undefined || database.next < lowest)) lowest = database.next;
+    }
+    return lowest;
   }
 
   async #apply(batch: FetchedBatch): Promise<void> {
     const { events, invalid } = this.#parse(batch.messages);
     // Only databases whose next offset is at or after where this batch was read from: earlier
     // ones would miss the records in between, and get their own pass after a seek back.
-    const takers = [...this.databases.values()].filter((database) => database.available && database.next >= this.#position);
+    const takers = [...this.databases.values()].filter((database) => database.available && database.next >= this.#appliedFrom);
     const applying = takers.map(async (database) => {
       await database.apply(events, invalid ? events.at(-1)?.offset ?? database.next - 1n : batch.lastOffset);
       if (invalid) database.reject(invalid);
@@ -116,7 +191,7 @@ export class TopicLane {
     const events: OffsetEvent[] = [];
     for (const message of messages) {
       const offset = BigInt(message.offset);
-      if (offset < this.#position) continue;
+      if (offset < this.#appliedFrom) continue;
       // Tombstones exist for compaction only; the delete event before each did the work.
       if (message.value === null) continue;
       let value: unknown;

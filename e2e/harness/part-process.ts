@@ -47,6 +47,11 @@ export class PartProcess {
     this.#child = child;
   }
 
+  /** The OS process id while it runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** SIGKILL: no shutdown hooks, no flushing, connections cut mid-transaction. */
   kill(): Promise<void> {
     return this.#signal('SIGKILL');
