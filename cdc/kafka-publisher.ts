@@ -1,4 +1,5 @@
-import type { Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import type { Lsn } from './lsn';
 import type { TopicRecord } from './envelope';
 import type { TenantTopics } from './tenant-topics';
 
@@ -32,30 +33,106 @@ export function chunkBySize(records: readonly TopicRecord[], maxBytes: number): 
 }
 
 /**
- * Publishes a transaction's records and resolves only when Kafka has acknowledged all of them on
- * every in-sync replica (acks=all) through the idempotent producer, so retries never duplicate or
- * reorder within a partition. Chunks are sent one after another, which keeps statement order.
+ * Where the reader records, inside each Kafka transaction, the source position it has published up
+ * to: the committed offset of a consumer group on a topic of its own. Kafka commits that offset
+ * atomically with the transaction's records (TxnOffsetCommit), so the position and the events can
+ * never disagree, and reading it back needs no consumer. An LSN is a 64-bit number and fits an
+ * offset.
+ */
+export interface PositionRecord {
+  /** Transactional id: one per slot, so a restarted reader fences the one it replaces. */
+  transactionalId: string;
+  groupId: string;
+  /** Never written to; exists because Kafka only keeps offsets of existing topics. */
+  topic: string;
+}
+
+export function positionRecord(topicPrefix: string, slot: string): PositionRecord {
+  const name = `${topicPrefix}._cdc.${slot}`;
+  return { transactionalId: name, groupId: name, topic: `${topicPrefix}._cdc_positions` };
+}
+
+/**
+ * Publishes the reader's records in Kafka transactions (transactional, idempotent producer, acks=all,
+ * one request in flight): the records of one or more source transactions and the position after the
+ * last of them commit together or not at all. A read_committed consumer therefore never sees a
+ * record twice, even when the reader dies between publishing and confirming its slot: the next
+ * incarnation fences this one's transactional id (Kafka aborts whatever it left open), reads the
+ * position back and skips what was already committed.
  */
 export class KafkaPublisher {
+  #producer: Producer | undefined;
+
   constructor(
-    private readonly producer: Producer,
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
     private readonly topics: TenantTopics,
+    private readonly position: PositionRecord,
   ) {}
 
-  async publish(records: readonly TopicRecord[]): Promise<void> {
+  /**
+   * Takes over the transactional id — from here on an earlier incarnation can commit nothing — and
+   * returns the source position published so far (undefined before the first transaction).
+   */
+  async open(): Promise<Lsn | undefined> {
+    await this.close();
+    const producer = this.kafka.producer({
+      transactionalId: this.position.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Right after a commit the coordinator answers CONCURRENT_TRANSACTIONS for a few ms while it
+      // writes the markers: retry soon, not after kafkajs's default 300 ms. Unbounded, so Kafka
+      // being away stalls the reader (backpressure) instead of giving up mid-transaction.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 5, maxRetryTime: 5_000 },
+    });
+    this.#producer = producer;
+    await producer.connect();
+    // The first transaction initialises the transactional id with a new epoch: this is the fence.
+    const fence = await producer.transaction();
+    await fence.abort();
+    await this.topics.ensure([this.position.topic]);
+    // Read only after fencing: no earlier incarnation can move the position any more.
+    const [offsets] = await this.admin.fetchOffsets({ groupId: this.position.groupId, topics: [this.position.topic] });
+    const offset = offsets?.partitions.find((partition) => partition.partition === 0)?.offset;
+    return offset === undefined || offset === '-1' ? undefined : BigInt(offset);
+  }
+
+  /** One Kafka transaction: the records (in order) and `position`, committed together. */
+  async publish(records: readonly TopicRecord[], position: Lsn): Promise<void> {
+    // Transactions without records of ours (heartbeats) need no Kafka transaction.
     if (records.length === 0) return;
+    const producer = this.#producer;
+    if (!producer) throw new Error('KafkaPublisher.publish before open()');
     await this.topics.ensure(new Set(records.map((record) => record.topic)));
-    for (const chunk of chunkBySize(records, maxRequestBytes)) {
-      const byTopic = new Map<string, { key: string; value: string | null }[]>();
-      for (const record of chunk) {
-        let messages = byTopic.get(record.topic);
-        if (!messages) byTopic.set(record.topic, (messages = []));
-        messages.push({ key: record.key, value: record.value });
+    const transaction = await producer.transaction();
+    try {
+      for (const chunk of chunkBySize(records, maxRequestBytes)) {
+        const byTopic = new Map<string, { key: string; value: string | null }[]>();
+        for (const record of chunk) {
+          let messages = byTopic.get(record.topic);
+          if (!messages) byTopic.set(record.topic, (messages = []));
+          messages.push({ key: record.key, value: record.value });
+        }
+        await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       }
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      await transaction.sendOffsets({
+        consumerGroupId: this.position.groupId,
+        topics: [{ topic: this.position.topic, partitions: [{ partition: 0, offset: position.toString() }] }],
       });
+      await transaction.commit();
+    } catch (error: unknown) {
+      // Best effort: if this process is the one that failed, Kafka aborts the transaction anyway
+      // when the next incarnation fences it, or when it times out.
+      if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+      throw error;
     }
+  }
+
+  async close(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
   }
 }

@@ -6,6 +6,7 @@ export class CdcMetrics {
   readonly eventsPublished: Counter<'table' | 'op'>;
   readonly commitToPublishSeconds: Histogram;
   readonly transactionsPublished: Counter;
+  readonly transactionsSkipped: Counter;
   readonly reconnects: Counter;
 
   /** `sampleSlotLag` runs when Prometheus scrapes, so an idle process issues no queries. */
@@ -35,6 +36,11 @@ export class CdcMetrics {
     this.transactionsPublished = new Counter({
       name: 'cdc_transactions_published_total',
       help: 'Source transactions whose events Kafka acknowledged and whose LSN was confirmed',
+      registers: [registry],
+    });
+    this.transactionsSkipped = new Counter({
+      name: 'cdc_transactions_already_published_total',
+      help: 'Transactions the slot replayed after a restart that Kafka had already committed (skipped, not republished)',
       registers: [registry],
     });
     this.reconnects = new Counter({

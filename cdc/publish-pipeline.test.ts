@@ -6,9 +6,9 @@ const records = (key: string, bytes = 10): TopicRecord[] => [{ topic: 't', tenan
 
 /** A publish function the test releases by hand, to hold a request "in flight". */
 function controllablePublish() {
-  const calls: { keys: string[]; release: () => void; fail: (error: Error) => void }[] = [];
-  const publish = (batch: readonly TopicRecord[]) =>
-    new Promise<void>((resolve, reject) => calls.push({ keys: batch.map((record) => record.key), release: resolve, fail: reject }));
+  const calls: { keys: string[]; position: bigint; release: () => void; fail: (error: Error) => void }[] = [];
+  const publish = (batch: readonly TopicRecord[], position: bigint) =>
+    new Promise<void>((resolve, reject) => calls.push({ keys: batch.map((record) => record.key), position, release: resolve, fail: reject }));
   return { calls, publish };
 }
 
@@ -18,9 +18,9 @@ describe('PublishPipeline', () => {
   it('groups what commits while a request is in flight, keeping order', async () => {
     const { calls, publish } = controllablePublish();
     const pipeline = new PublishPipeline(publish);
-    const first = await pipeline.submit(records('a'));
-    const second = await pipeline.submit(records('b'));
-    const third = await pipeline.submit(records('c'));
+    const first = await pipeline.submit(records('a'), 1n);
+    const second = await pipeline.submit(records('b'), 2n);
+    const third = await pipeline.submit(records('c'), 3n);
     await tick();
     expect(calls.map((call) => call.keys)).toEqual([['a']]);
     let secondDurable = false;
@@ -30,6 +30,8 @@ describe('PublishPipeline', () => {
     await tick();
     expect(secondDurable).toBe(false);
     expect(calls.map((call) => call.keys)).toEqual([['a'], ['b', 'c']]);
+    // A group carries the position after its last transaction.
+    expect(calls.map((call) => call.position)).toEqual([1n, 3n]);
     calls[1]!.release();
     await Promise.all([second.durable, third.durable]);
   });
@@ -37,23 +39,23 @@ describe('PublishPipeline', () => {
   it('fails the request and everything after it, and refuses new work', async () => {
     const { calls, publish } = controllablePublish();
     const pipeline = new PublishPipeline(publish);
-    const first = await pipeline.submit(records('a'));
-    const second = await pipeline.submit(records('b'));
+    const first = await pipeline.submit(records('a'), 1n);
+    const second = await pipeline.submit(records('b'), 2n);
     await tick();
     calls[0]!.fail(new Error('broker gone'));
     await expect(first.durable).rejects.toThrow('broker gone');
     await expect(second.durable).rejects.toThrow('broker gone');
-    await expect(pipeline.submit(records('c'))).rejects.toThrow('broker gone');
+    await expect(pipeline.submit(records('c'), 3n)).rejects.toThrow('broker gone');
     expect(calls).toHaveLength(1);
   });
 
   it('applies backpressure by bytes, counting what is in flight', async () => {
     const { calls, publish } = controllablePublish();
     const pipeline = new PublishPipeline(publish, 100, 1_000);
-    const first = await pipeline.submit(records('a', 60));
+    const first = await pipeline.submit(records('a', 60), 1n);
     await tick();
     let admitted = false;
-    const second = pipeline.submit(records('b', 60)).then((handle) => {
+    const second = pipeline.submit(records('b', 60), 2n).then((handle) => {
       admitted = true;
       return handle;
     });

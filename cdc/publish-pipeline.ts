@@ -1,10 +1,15 @@
 import type { TopicRecord } from './envelope';
+import type { Lsn } from './lsn';
 
-/** Publishes a run of records; resolves once Kafka acknowledged all of them. */
-export type PublishFn = (records: readonly TopicRecord[]) => Promise<void>;
+/**
+ * Publishes a run of records together with the source position after them (one Kafka
+ * transaction); resolves once Kafka committed it.
+ */
+export type PublishFn = (records: readonly TopicRecord[], position: Lsn) => Promise<void>;
 
 interface Pending {
   records: readonly TopicRecord[];
+  position: Lsn;
   bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -36,8 +41,11 @@ export class PublishPipeline {
     private readonly maxGroupBytes = 4 * 1024 * 1024,
   ) {}
 
-  /** Waits for room in the queue, then returns the promise of the records' durability. */
-  async submit(records: readonly TopicRecord[]): Promise<{ durable: Promise<void> }> {
+  /**
+   * Waits for room in the queue, then returns the promise of the records' durability. `position`
+   * is the source position once these records are published (their transaction's commit end).
+   */
+  async submit(records: readonly TopicRecord[], position: Lsn): Promise<{ durable: Promise<void> }> {
     if (this.#failure !== undefined) throw this.#failure;
     const bytes = sizeOf(records);
     while (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.maxQueuedBytes) {
@@ -45,7 +53,7 @@ export class PublishPipeline {
       if (this.#failure !== undefined) throw this.#failure;
     }
     const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ records, bytes, resolve, reject });
+      this.#queue.push({ records, position, bytes, resolve, reject });
     });
     // Callers chain on `durable`; an unobserved rejection must not crash the process.
     durable.catch(() => undefined);
@@ -67,7 +75,11 @@ export class PublishPipeline {
           groupBytes += next.bytes;
         }
         try {
-          await this.publish(group.flatMap((pending) => pending.records));
+          // Submissions come in commit order: the group's position is its last one's.
+          await this.publish(
+            group.flatMap((pending) => pending.records),
+            group.at(-1)!.position,
+          );
           for (const pending of group) pending.resolve();
         } catch (error: unknown) {
           this.#failure = error;

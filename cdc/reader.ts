@@ -4,6 +4,7 @@ import { logger } from '../infra/runtime/log';
 import type { ChangeSource, SourceTransaction, TransactionReceipt } from './change-source';
 import { transactionRecords } from './envelope';
 import type { KafkaPublisher } from './kafka-publisher';
+import type { Lsn } from './lsn';
 import type { CdcMetrics } from './metrics';
 import { PublishPipeline } from './publish-pipeline';
 
@@ -20,9 +21,12 @@ export interface CdcReaderOptions {
 
 /**
  * WAL → Kafka. Each committed transaction is published (all its events, on their tenancies'
- * topics, grouped with the transactions committed meanwhile) before the source may confirm it; a failure anywhere restarts the stream from the last
- * confirmed commit, so a transaction may be published twice but never skipped. Duplicates carry the
- * same `(commit_lsn, seq)` position, which consumers use to drop them.
+ * topics, in a Kafka transaction with the transactions committed meanwhile) before the source may
+ * confirm it; a failure anywhere restarts the stream from the last confirmed commit. What the slot
+ * replays but Kafka already committed is recognised by the position stored in the same Kafka
+ * transactions and skipped, so read_committed consumers see each event once. (Consumers reading
+ * uncommitted data may see records of an aborted Kafka transaction again; they carry the same
+ * `(commit_lsn, seq)` positions.)
  */
 export class CdcReader extends Service {
   constructor(private readonly options: CdcReaderOptions) {
@@ -33,8 +37,12 @@ export class CdcReader extends Service {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         // A fresh pipeline per stream: after a failure nothing queued behind it may be sent.
-        const pipeline = new PublishPipeline((records) => this.options.publisher.publish(records));
-        await this.options.source.stream((transaction) => this.#publish(pipeline, transaction), signal);
+        const session = new PublishSession(this.options.publisher);
+        try {
+          await this.options.source.stream((transaction) => this.#publish(session, transaction), signal);
+        } finally {
+          await this.options.publisher.close();
+        }
         attempt = -1;
       } catch (error: unknown) {
         if (signal.aborted || isAbortError(error)) return;
@@ -47,9 +55,14 @@ export class CdcReader extends Service {
     }
   }
 
-  async #publish(pipeline: PublishPipeline, transaction: SourceTransaction): Promise<TransactionReceipt> {
+  async #publish(session: PublishSession, transaction: SourceTransaction): Promise<TransactionReceipt> {
     const records = transactionRecords(transaction, this.options.topicPrefix);
-    const receipt = await pipeline.submit(records);
+    if (records.length > 0 && (await session.alreadyPublished(transaction.commitEndLsn))) {
+      // Kafka committed it before the last crash; only the slot's confirmation was lost.
+      this.options.metrics.transactionsSkipped.inc();
+      return { durable: Promise.resolve() };
+    }
+    const receipt = await session.pipeline.submit(records, transaction.commitEndLsn);
     const { metrics } = this.options;
     receipt.durable.then(
       () => {
@@ -64,5 +77,25 @@ export class CdcReader extends Service {
       () => undefined,
     );
     return receipt;
+  }
+}
+
+/**
+ * One replication stream's publishing. The publisher is opened (taking over the transactional id,
+ * reading back the published position) only when the first transaction with records arrives: a
+ * standby reader waiting for the slot must not fence the active one.
+ */
+class PublishSession {
+  readonly pipeline: PublishPipeline;
+  #published: Promise<Lsn | undefined> | undefined;
+
+  constructor(private readonly publisher: KafkaPublisher) {
+    this.pipeline = new PublishPipeline((records, position) => this.publisher.publish(records, position));
+  }
+
+  async alreadyPublished(commitEndLsn: Lsn): Promise<boolean> {
+    this.#published ??= this.publisher.open();
+    const published = await this.#published;
+    return published !== undefined && commitEndLsn <= published;
   }
 }

@@ -1,8 +1,7 @@
-import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { EnvConfig } from '../schema/env-config';
 import { kafkaClient } from '../infra/runtime/kafka-client';
-import { KafkaPublisher } from './kafka-publisher';
+import { KafkaPublisher, positionRecord } from './kafka-publisher';
 import { CdcMetrics } from './metrics';
 import { PgChangeSource } from './pg-change-source';
 import { CdcReader } from './reader';
@@ -19,26 +18,15 @@ export interface RunningCdc {
   stop(): Promise<void>;
 }
 
-/** Wires the cdc part: replication slot → reader → idempotent Kafka producer. */
+/** Wires the cdc part: replication slot → reader → transactional Kafka producer. */
 export async function startCdc(
   config: CdcConfig,
   registry: Registry,
   observe?: { onDurable?: (commitToPublishMs: number, events: number) => void },
 ): Promise<RunningCdc> {
   const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-cdc-${config.CDC_SLOT}`);
-  // Idempotent producer: with acks=all and one request in flight, broker-side retries neither
-  // duplicate nor reorder records within a partition.
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // A bounded retry count would let the idempotent producer give up mid-sequence; Kafka being
-    // away instead stalls the reader (backpressure) until it returns.
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
-  });
   const admin = kafka.admin();
-  await Promise.all([producer.connect(), admin.connect()]);
+  await admin.connect();
 
   const source = new PgChangeSource({
     connectionString: config.DATABASE_URL,
@@ -51,17 +39,18 @@ export async function startCdc(
     await source.prepare();
   } catch (error: unknown) {
     // Nothing may outlive a failed start: close what was opened above.
-    await Promise.allSettled([producer.disconnect(), admin.disconnect(), source.close()]);
+    await Promise.allSettled([admin.disconnect(), source.close()]);
     throw error;
   }
-  const publisher = new KafkaPublisher(producer, new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR));
+  const topics = new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR);
+  const publisher = new KafkaPublisher(kafka, admin, topics, positionRecord(config.CDC_TOPIC_PREFIX, config.CDC_SLOT));
   const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics, ...observe }).start();
 
   return {
     reader,
     async stop() {
       await reader.stop();
-      await Promise.allSettled([producer.disconnect(), admin.disconnect(), source.close()]);
+      await Promise.allSettled([publisher.close(), admin.disconnect(), source.close()]);
     },
   };
 }
