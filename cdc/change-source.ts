@@ -11,35 +11,48 @@ export interface SourceChange {
   after: RowImage | null;
 }
 
-/** A committed source transaction with every change of the published tables it made. */
-export interface SourceTransaction {
+/** What identifies a committed source transaction; known from its BEGIN on. */
+export interface SourceTransactionInfo {
   xid: number;
-  /** LSN of the commit record. */
+  /** LSN of the commit record: unique per transaction and increasing in commit order. */
   commitLsn: Lsn;
-  /** End of the commit record: the position to confirm once the transaction is durable downstream. */
-  commitEndLsn: Lsn;
   /** Commit time, ms since the epoch. */
   commitTimeMs: number;
   /** Source database name, for the envelope's `source.db`. */
   database: string;
-  changes: SourceChange[];
 }
 
 /**
- * What the consumer of a transaction answers: `onTransaction` resolves once it has taken the
- * transaction in (backpressure), and `durable` once the transaction is safe downstream.
+ * A run of one committed transaction's changes to the published tables, in statement order. A
+ * transaction arrives as one or more segments, so a transaction of a million rows never has to be
+ * in memory at once; its last segment carries `commitEndLsn`.
+ */
+export interface SourceSegment extends SourceTransactionInfo {
+  changes: SourceChange[];
+  /** Only on a transaction's last segment: the end of its commit record, the position to confirm once it is durable downstream. */
+  commitEndLsn?: Lsn;
+}
+
+/** A whole transaction in one segment. */
+export type SourceTransaction = SourceSegment & { commitEndLsn: Lsn };
+
+/**
+ * What the consumer of a segment answers: `onSegment` resolves once it has taken the segment in
+ * (backpressure), and `durable` once the segment's transaction is safe downstream (meaningful on
+ * a transaction's last segment).
  */
 export interface TransactionReceipt {
   durable: Promise<void>;
 }
 
 /**
- * The seam between the WAL and the publisher. `stream` delivers committed transactions in commit
- * order and awaits `onTransaction` for each; a transaction counts as consumed (and the source may
- * release its WAL) only once its receipt's `durable` has resolved, and only after every earlier
- * one's has. It returns when `signal` aborts and rejects when the connection fails or a `durable`
- * rejects; the caller reconnects, and the source resumes after the last consumed transaction.
+ * The seam between the WAL and the publisher. `stream` delivers committed transactions, segment by
+ * segment, in commit order and awaits `onSegment` for each; a transaction counts as consumed (and
+ * the source may release its WAL) only once its last segment's receipt is durable, and only
+ * after every earlier transaction's. It returns when `signal` aborts and rejects when the
+ * connection fails or a `durable` rejects; the caller reconnects, and the source resumes after the
+ * last consumed transaction (from its first segment).
  */
 export interface ChangeSource {
-  stream(onTransaction: (transaction: SourceTransaction) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void>;
+  stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void>;
 }

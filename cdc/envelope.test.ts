@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changeEventSchema, type ChangeEvent } from '../schema/change-event';
 import type { SourceChange, SourceTransaction } from './change-source';
-import { messageKey, transactionRecords } from './envelope';
+import { messageKey, TransactionRecordBuilder, transactionRecords } from './envelope';
 
 const tenancyA = '11111111-1111-4111-8111-111111111111';
 const tenancyB = '22222222-2222-4222-8222-222222222222';
@@ -115,5 +115,20 @@ describe('transaction → envelope records', () => {
     expect(changeEventSchema.safeParse({ ...valid, op: 'x' }).success).toBe(false);
     expect(changeEventSchema.safeParse({ ...valid, source: { ...valid!.source, commit_lsn: '0/16' } }).success).toBe(false);
     expect(changeEventSchema.safeParse({ ...valid, source: { ...valid!.source, table: 'Project' } }).success).toBe(false);
+  });
+
+  it('numbers events across a transaction’s segments as if it came in one piece', () => {
+    const changes: SourceChange[] = Array.from({ length: 5 }, (_, index) => ({
+      table: 'ProjectUser' as const,
+      kind: 'insert' as const,
+      lsn: BigInt(index + 1),
+      before: null,
+      after: user(tenancyA, { projectUserId: `33333333-3333-4333-8333-33333333333${index}` }),
+    }));
+    const whole = events(transactionRecords(transaction(changes), 'p', 1));
+    const builder = new TransactionRecordBuilder(transaction([]), 'p', () => 1);
+    const segmented = events([...builder.records(changes.slice(0, 2)), ...builder.records(changes.slice(2, 4)), ...builder.records(changes.slice(4))]);
+    expect(segmented).toEqual(whole);
+    expect(segmented.map((event) => event.source.seq)).toEqual([0, 1, 2, 3, 4]);
   });
 });

@@ -1,5 +1,5 @@
 import { sourcePrimaryKeys, tenantTopic, type ChangeEvent, type ChangeOp, type RowImage, type SourceTable } from '../schema/change-event';
-import type { SourceChange, SourceTransaction } from './change-source';
+import type { SourceChange, SourceSegment, SourceTransactionInfo } from './change-source';
 
 /** One Kafka record to publish; a null value is a tombstone (compaction then drops the key). */
 export interface TopicRecord {
@@ -47,46 +47,66 @@ function toEmitted(change: SourceChange): Emitted[] {
 }
 
 /**
- * Builds the records of one committed transaction, in statement order: each change becomes a
- * Debezium-style envelope on its tenancy's topic, and a delete is followed by a tombstone for its
- * key. `seq` numbers the transaction's events from 0, so `(commit_lsn, seq)` increases strictly
- * along every topic.
+ * Builds the records of one committed transaction, segment by segment, in statement order: each
+ * change becomes a Debezium-style envelope on its tenancy's topic, and a delete is followed by a
+ * tombstone for its key. `seq` numbers the transaction's events from 0 across its segments, so
+ * `(commit_lsn, seq)` increases strictly along every topic.
  */
-export function transactionRecords(transaction: SourceTransaction, topicPrefix: string, nowMs: number = Date.now()): TopicRecord[] {
-  const emitted = transaction.changes.flatMap(toEmitted);
-  const perTable = new Map<SourceTable, number>();
-  const commitLsn = transaction.commitLsn.toString();
-  const records: TopicRecord[] = [];
-  emitted.forEach(({ op, before, after, change }, seq) => {
-    const row = after ?? before;
-    if (!row) throw new Error(`change at LSN ${change.lsn} of ${change.table} has no row image`);
-    const tenancyId = tenancyOf(row);
-    const dataCollectionOrder = (perTable.get(change.table) ?? 0) + 1;
-    perTable.set(change.table, dataCollectionOrder);
-    const event: ChangeEvent = {
-      before,
-      after,
-      op,
-      ts_ms: nowMs,
-      source: {
-        connector: 'postgresql',
-        db: transaction.database,
-        schema: 'public',
-        table: change.table,
-        txId: transaction.xid,
-        lsn: change.lsn.toString(),
-        commit_lsn: commitLsn,
-        seq,
-        ts_ms: transaction.commitTimeMs,
-        tenancyId,
-        snapshot: 'false',
-      },
-      transaction: { id: `${transaction.xid}:${commitLsn}`, total_order: seq + 1, data_collection_order: dataCollectionOrder },
-    };
-    const topic = tenantTopic(topicPrefix, tenancyId);
-    const key = messageKey(change.table, row);
-    records.push({ topic, tenancyId, key, value: JSON.stringify(event), event });
-    if (op === 'd') records.push({ topic, tenancyId, key, value: null });
-  });
-  return records;
+export class TransactionRecordBuilder {
+  #seq = 0;
+  readonly #perTable = new Map<SourceTable, number>();
+  readonly #commitLsn: string;
+
+  constructor(
+    private readonly transaction: SourceTransactionInfo,
+    private readonly topicPrefix: string,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.#commitLsn = transaction.commitLsn.toString();
+  }
+
+  /** The records of the next segment's changes. */
+  records(changes: readonly SourceChange[]): TopicRecord[] {
+    const { transaction } = this;
+    const nowMs = this.nowMs();
+    const records: TopicRecord[] = [];
+    for (const { op, before, after, change } of changes.flatMap(toEmitted)) {
+      const seq = this.#seq++;
+      const row = after ?? before;
+      if (!row) throw new Error(`change at LSN ${change.lsn} of ${change.table} has no row image`);
+      const tenancyId = tenancyOf(row);
+      const dataCollectionOrder = (this.#perTable.get(change.table) ?? 0) + 1;
+      this.#perTable.set(change.table, dataCollectionOrder);
+      const event: ChangeEvent = {
+        before,
+        after,
+        op,
+        ts_ms: nowMs,
+        source: {
+          connector: 'postgresql',
+          db: transaction.database,
+          schema: 'public',
+          table: change.table,
+          txId: transaction.xid,
+          lsn: change.lsn.toString(),
+          commit_lsn: this.#commitLsn,
+          seq,
+          ts_ms: transaction.commitTimeMs,
+          tenancyId,
+          snapshot: 'false',
+        },
+        transaction: { id: `${transaction.xid}:${this.#commitLsn}`, total_order: seq + 1, data_collection_order: dataCollectionOrder },
+      };
+      const topic = tenantTopic(this.topicPrefix, tenancyId);
+      const key = messageKey(change.table, row);
+      records.push({ topic, tenancyId, key, value: JSON.stringify(event), event });
+      if (op === 'd') records.push({ topic, tenancyId, key, value: null });
+    }
+    return records;
+  }
+}
+
+/** The records of a whole transaction in one segment. */
+export function transactionRecords(transaction: SourceSegment, topicPrefix: string, nowMs: number = Date.now()): TopicRecord[] {
+  return new TransactionRecordBuilder(transaction, topicPrefix, () => nowMs).records(transaction.changes);
 }

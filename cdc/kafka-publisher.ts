@@ -1,4 +1,4 @@
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Producer, type Transaction } from 'kafkajs';
 import type { Lsn } from './lsn';
 import type { TopicRecord } from './envelope';
 import type { TenantTopics } from './tenant-topics';
@@ -54,7 +54,7 @@ export function positionRecord(topicPrefix: string, slot: string): PositionRecor
 
 /**
  * Publishes the reader's records in Kafka transactions (transactional, idempotent producer, acks=all,
- * one request in flight): the records of one or more source transactions and the position after the
+ * one request in flight): the records of one or more source transactions and the commit LSN of the
  * last of them commit together or not at all. A read_committed consumer therefore never sees a
  * record twice, even when the reader dies between publishing and confirming its slot: the next
  * incarnation fences this one's transactional id (Kafka aborts whatever it left open), reads the
@@ -62,6 +62,7 @@ export function positionRecord(topicPrefix: string, slot: string): PositionRecor
  */
 export class KafkaPublisher {
   #producer: Producer | undefined;
+  #transaction: Transaction | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -72,7 +73,7 @@ export class KafkaPublisher {
 
   /**
    * Takes over the transactional id — from here on an earlier incarnation can commit nothing — and
-   * returns the source position published so far (undefined before the first transaction).
+   * returns the commit LSN of the last source transaction published (undefined before the first).
    */
   async open(): Promise<Lsn | undefined> {
     await this.close();
@@ -86,6 +87,9 @@ export class KafkaPublisher {
       // writes the markers: retry soon, not after kafkajs's default 300 ms. Unbounded, so Kafka
       // being away stalls the reader (backpressure) instead of giving up mid-transaction.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 5, maxRetryTime: 5_000 },
+      // A huge source transaction is one Kafka transaction: it may stay open for minutes. (A dead
+      // reader's open transaction is aborted sooner: its successor fences it at start.)
+      transactionTimeout: 600_000,
     });
     this.#producer = producer;
     await producer.connect();
@@ -99,14 +103,14 @@ export class KafkaPublisher {
     return offset === undefined || offset === '-1' ? undefined : BigInt(offset);
   }
 
-  /** One Kafka transaction: the records (in order) and `position`, committed together. */
-  async publish(records: readonly TopicRecord[], position: Lsn): Promise<void> {
-    // Transactions without records of ours (heartbeats) need no Kafka transaction.
+  /** Sends records inside the open Kafka transaction, opening one if none is open. */
+  async send(records: readonly TopicRecord[]): Promise<void> {
     if (records.length === 0) return;
     const producer = this.#producer;
-    if (!producer) throw new Error('KafkaPublisher.publish before open()');
+    if (!producer) throw new Error('KafkaPublisher.send before open()');
     await this.topics.ensure(new Set(records.map((record) => record.topic)));
-    const transaction = await producer.transaction();
+    const transaction = (this.#transaction ??= await producer.transaction());
+    // No closure over `records` here: they must be collectable as soon as they are sent.
     try {
       for (const chunk of chunkBySize(records, maxRequestBytes)) {
         const byTopic = new Map<string, { key: string; value: string | null }[]>();
@@ -117,22 +121,43 @@ export class KafkaPublisher {
         }
         await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       }
+    } catch (error: unknown) {
+      await this.#abandon();
+      throw error;
+    }
+  }
+
+  /** Commits the open Kafka transaction with `position`: records and position become visible together. */
+  async commit(position: Lsn): Promise<void> {
+    const transaction = this.#transaction;
+    if (!transaction) return;
+    try {
       await transaction.sendOffsets({
         consumerGroupId: this.position.groupId,
         topics: [{ topic: this.position.topic, partitions: [{ partition: 0, offset: position.toString() }] }],
       });
       await transaction.commit();
     } catch (error: unknown) {
-      // Best effort: if this process is the one that failed, Kafka aborts the transaction anyway
-      // when the next incarnation fences it, or when it times out.
-      if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+      await this.#abandon();
       throw error;
     }
+    this.#transaction = undefined;
+  }
+
+  /**
+   * Aborts the open Kafka transaction after a failure, best effort: if this process is the one
+   * that failed, Kafka aborts it anyway when the next incarnation fences it, or when it times out.
+   */
+  async #abandon(): Promise<void> {
+    const transaction = this.#transaction;
+    this.#transaction = undefined;
+    if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     const producer = this.#producer;
     this.#producer = undefined;
+    this.#transaction = undefined;
     await producer?.disconnect().catch(() => undefined);
   }
 }

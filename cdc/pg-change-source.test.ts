@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../infra/wait-for';
 import { PipelineContext } from '../e2e/harness/pipeline-context';
-import type { SourceTransaction } from './change-source';
+import type { SourceSegment } from './change-source';
 import { parseLsn } from './lsn';
 import { PgChangeSource } from './pg-change-source';
 
@@ -24,7 +24,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     const start = await source.prepare();
     const controller = new AbortController();
     let release: (error: Error) => void = () => undefined;
-    const held: SourceTransaction[] = [];
+    const held: SourceSegment[] = [];
     const streaming = source.stream(async (transaction) => {
       held.push(transaction);
       // Taken in at once, but never durable until the test says how it ends.
@@ -46,7 +46,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     await expect(streaming).rejects.toThrow('publish failed');
     expect(await confirmedFlush(ctx)).toBe(start);
 
-    const delivered: SourceTransaction[] = [];
+    const delivered: SourceSegment[] = [];
     const again = new AbortController();
     const second = source.stream(async (transaction) => {
       delivered.push(transaction);
@@ -55,7 +55,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     await waitFor('the redelivery', async () => delivered.length === 1);
     expect(delivered[0]?.xid).toBe(held[0]?.xid);
     expect(delivered[0]?.changes[0]?.after).toMatchObject({ displayName: 'held' });
-    await waitFor('the slot to confirm the commit', async () => (await confirmedFlush(ctx)) >= delivered[0]!.commitEndLsn);
+    await waitFor('the slot to confirm the commit', async () => (await confirmedFlush(ctx)) >= delivered[0]!.commitEndLsn!);
     again.abort();
     await second;
     await source.close();
@@ -70,7 +70,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     const source = new PgChangeSource({ connectionString: url.toString(), slot: ctx.name, publication: 'stack_sync' });
     await source.prepare();
     const controller = new AbortController();
-    const delivered: SourceTransaction[] = [];
+    const delivered: SourceSegment[] = [];
     let ended = false;
     const streaming = source
       .stream(async (transaction) => {

@@ -1,7 +1,7 @@
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import pg from 'pg';
 import { sleep } from '../infra/runtime/service';
-import type { ChangeSource, SourceTransaction, TransactionReceipt } from './change-source';
+import type { ChangeSource, SourceSegment, TransactionReceipt } from './change-source';
 import { formatLsn, maxLsn, type Lsn } from './lsn';
 import { EnvelopePgoutputPlugin } from './pgoutput-plugin';
 import { ensurePublication, ensureSlot, verifyPrimaryKeys } from './replication-slot';
@@ -51,7 +51,7 @@ export class PgChangeSource implements ChangeSource {
     return ensureSlot(this.#catalog, this.options.slot);
   }
 
-  async stream(onTransaction: (transaction: SourceTransaction) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void> {
+  async stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     let confirmedLsn: Lsn = await this.prepare();
     const database = new URL(this.options.connectionString).pathname.slice(1);
@@ -84,21 +84,26 @@ export class PgChangeSource implements ChangeSource {
       if (signal.aborted) finish();
       else signal.addEventListener('abort', () => finish(), { once: true });
 
+      // Flow control makes the library await this handler before it reads on: segments are
+      // taken in one at a time, so a huge transaction streams through in bounded memory.
       replication.on('data', (lsn: string, message: Pgoutput.Message) => {
         // The library keeps delivering queued messages after a handler failed; once one failed,
         // nothing after it may be published or acknowledged.
         if (failure !== undefined || signal.aborted) return;
         const handled = (async () => {
-          const transaction = assembler.accept(lsn, message);
-          if (!transaction) return;
-          const { durable } = await onTransaction(transaction);
+          const segment = assembler.accept(lsn, message);
+          if (!segment) return;
+          const { durable } = await onSegment(segment);
+          const { commitEndLsn } = segment;
+          // Only a transaction's last segment may move the slot: an earlier one is half of it.
+          if (commitEndLsn === undefined) return;
           confirmations = confirmations.then(async () => {
             await durable;
             if (failure !== undefined) return;
-            // DURABILITY: `durable` resolved, so Kafka has acknowledged every event of this commit
-            // and of every earlier one (acks=all). Only now may the slot's flush position pass its
-            // commit record.
-            confirmedLsn = maxLsn(confirmedLsn, transaction.commitEndLsn);
+            // DURABILITY: `durable` resolved, so Kafka has committed every event of this
+            // transaction and of every earlier one. Only now may the slot's flush position pass
+            // its commit record.
+            confirmedLsn = maxLsn(confirmedLsn, commitEndLsn);
             await replication.acknowledge(formatLsn(confirmedLsn));
           });
           confirmations.catch((error: unknown) => finish(error));

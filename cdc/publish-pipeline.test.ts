@@ -1,57 +1,110 @@
 import { describe, expect, it } from 'vitest';
 import type { TopicRecord } from './envelope';
-import { PublishPipeline } from './publish-pipeline';
+import { PublishPipeline, type TransactionalTarget } from './publish-pipeline';
 
 const records = (key: string, bytes = 10): TopicRecord[] => [{ topic: 't', tenancyId: 'x', key, value: 'v'.repeat(bytes) }];
 
-/** A publish function the test releases by hand, to hold a request "in flight". */
-function controllablePublish() {
-  const calls: { keys: string[]; position: bigint; release: () => void; fail: (error: Error) => void }[] = [];
-  const publish = (batch: readonly TopicRecord[], position: bigint) =>
-    new Promise<void>((resolve, reject) => calls.push({ keys: batch.map((record) => record.key), position, release: resolve, fail: reject }));
-  return { calls, publish };
+type Call = { kind: 'send'; keys: string[] } | { kind: 'commit'; position: bigint };
+
+/** A Kafka stand-in whose sends and commits the test completes by hand, to hold them "in flight". */
+function controllableTarget() {
+  const calls: (Call & { release: () => void; fail: (error: Error) => void })[] = [];
+  const hold = (call: Call) => new Promise<void>((resolve, reject) => calls.push({ ...call, release: resolve, fail: reject }));
+  const target: TransactionalTarget = {
+    send: (batch) => hold({ kind: 'send', keys: batch.map((record) => record.key) }),
+    commit: (position) => hold({ kind: 'commit', position }),
+  };
+  const log = () => calls.map(({ release: _release, fail: _fail, ...call }) => call);
+  return { calls, target, log };
 }
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
+const tick = async () => {
+  for (let index = 0; index < 5; index++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 describe('PublishPipeline', () => {
-  it('groups what commits while a request is in flight, keeping order', async () => {
-    const { calls, publish } = controllablePublish();
-    const pipeline = new PublishPipeline(publish);
+  it('groups the transactions that commit while a send is in flight into one Kafka transaction, keeping order', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target);
     const first = await pipeline.submit(records('a'), 1n);
     const second = await pipeline.submit(records('b'), 2n);
     const third = await pipeline.submit(records('c'), 3n);
     await tick();
-    expect(calls.map((call) => call.keys)).toEqual([['a']]);
-    let secondDurable = false;
-    void second.durable.then(() => (secondDurable = true));
+    expect(log()).toEqual([{ kind: 'send', keys: ['a'] }]);
     calls[0]!.release();
-    await first.durable;
     await tick();
-    expect(secondDurable).toBe(false);
-    expect(calls.map((call) => call.keys)).toEqual([['a'], ['b', 'c']]);
-    // A group carries the position after its last transaction.
-    expect(calls.map((call) => call.position)).toEqual([1n, 3n]);
+    // b and c queued meanwhile: they join the open Kafka transaction before it commits.
+    expect(log()).toEqual([
+      { kind: 'send', keys: ['a'] },
+      { kind: 'send', keys: ['b', 'c'] },
+    ]);
+    let firstDurable = false;
+    void first.durable.then(() => (firstDurable = true));
     calls[1]!.release();
-    await Promise.all([second.durable, third.durable]);
+    await tick();
+    expect(log().at(-1)).toEqual({ kind: 'commit', position: 3n });
+    expect(firstDurable).toBe(false);
+    calls[2]!.release();
+    await Promise.all([first.durable, second.durable, third.durable]);
   });
 
-  it('fails the request and everything after it, and refuses new work', async () => {
-    const { calls, publish } = controllablePublish();
-    const pipeline = new PublishPipeline(publish);
-    const first = await pipeline.submit(records('a'), 1n);
-    const second = await pipeline.submit(records('b'), 2n);
+  it('streams a transaction in segments and commits only after its last one', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target);
+    const part1 = await pipeline.submit(records('t1'));
     await tick();
-    calls[0]!.fail(new Error('broker gone'));
+    calls[0]!.release();
+    await tick();
+    const part2 = await pipeline.submit(records('t2'));
+    await tick();
+    calls[1]!.release();
+    await tick();
+    // Both segments are in Kafka, uncommitted; nothing is durable yet.
+    expect(log()).toEqual([
+      { kind: 'send', keys: ['t1'] },
+      { kind: 'send', keys: ['t2'] },
+    ]);
+    let durable = false;
+    void Promise.all([part1.durable, part2.durable]).then(() => (durable = true));
+    const last = await pipeline.submit(records('t3'), 7n);
+    await tick();
+    calls[2]!.release();
+    await tick();
+    expect(log().at(-1)).toEqual({ kind: 'commit', position: 7n });
+    expect(durable).toBe(false);
+    calls[3]!.release();
+    await Promise.all([part1.durable, part2.durable, last.durable]);
+  });
+
+  it('needs no Kafka transaction for transactions without records', async () => {
+    const { target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target);
+    const heartbeat = await pipeline.submit([], 5n);
+    await heartbeat.durable;
+    expect(log()).toEqual([]);
+  });
+
+  it('fails the open Kafka transaction and everything after it, and refuses new work', async () => {
+    const { calls, target } = controllableTarget();
+    const pipeline = new PublishPipeline(target);
+    const first = await pipeline.submit(records('a'));
+    await tick();
+    calls[0]!.release();
+    await tick();
+    const second = await pipeline.submit(records('b'), 2n);
+    const third = await pipeline.submit(records('c'), 3n);
+    await tick();
+    calls[1]!.fail(new Error('broker gone'));
     await expect(first.durable).rejects.toThrow('broker gone');
     await expect(second.durable).rejects.toThrow('broker gone');
-    await expect(pipeline.submit(records('c'), 3n)).rejects.toThrow('broker gone');
-    expect(calls).toHaveLength(1);
+    await expect(third.durable).rejects.toThrow('broker gone');
+    await expect(pipeline.submit(records('d'), 4n)).rejects.toThrow('broker gone');
+    expect(calls).toHaveLength(2);
   });
 
-  it('applies backpressure by bytes, counting what is in flight', async () => {
-    const { calls, publish } = controllablePublish();
-    const pipeline = new PublishPipeline(publish, 100, 1_000);
+  it('applies backpressure by bytes, counting what is being sent', async () => {
+    const { calls, target } = controllableTarget();
+    const pipeline = new PublishPipeline(target, 100, 1_000);
     const first = await pipeline.submit(records('a', 60), 1n);
     await tick();
     let admitted = false;
@@ -60,14 +113,17 @@ describe('PublishPipeline', () => {
       return handle;
     });
     await tick();
-    // 60 bytes in flight + 60 more would pass the 100-byte bound: the reader waits here.
+    // 60 bytes being sent + 60 more would pass the 100-byte bound: the reader waits here.
     expect(admitted).toBe(false);
     calls[0]!.release();
-    await first.durable;
     await tick();
     expect(admitted).toBe(true);
+    for (const call of calls.slice(1)) call.release();
     await tick();
-    calls[1]!.release();
+    for (const call of calls.slice(1)) call.release();
+    await first.durable;
+    await tick();
+    for (const call of calls) call.release();
     await (await second).durable;
   });
 });

@@ -1,65 +1,98 @@
 import type { TopicRecord } from './envelope';
 import type { Lsn } from './lsn';
 
-/**
- * Publishes a run of records together with the source position after them (one Kafka
- * transaction); resolves once Kafka committed it.
- */
-export type PublishFn = (records: readonly TopicRecord[], position: Lsn) => Promise<void>;
+/** Where the pipeline puts records: one open Kafka transaction at a time. */
+export interface TransactionalTarget {
+  /** Sends records inside the open Kafka transaction (opening one if none is open). */
+  send(records: readonly TopicRecord[]): Promise<void>;
+  /** Commits the open Kafka transaction together with `position`; resolves once Kafka committed. */
+  commit(position: Lsn): Promise<void>;
+}
 
 interface Pending {
+  /** Emptied once sent: a huge source transaction must not stay in memory until its commit. */
   records: readonly TopicRecord[];
-  position: Lsn;
+  /** Whether it had records (the Kafka transaction then has something to commit). */
+  hasRecords: boolean;
+  /** Set when these records end a source transaction: its position (commit LSN). */
+  endsAt: Lsn | undefined;
   bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve: () => void = ignore;
+  let reject: (error: unknown) => void = ignore;
+  const promise = new Promise<void>((resolvePromise, rejectPromise) => {
+    resolve = resolvePromise;
+    reject = rejectPromise;
+  });
+  return { promise, resolve, reject };
+}
+
+function ignore(): void {}
 
 function sizeOf(records: readonly TopicRecord[]): number {
   return records.reduce((total, record) => total + record.key.length + (record.value?.length ?? 0), 0);
 }
 
 /**
- * Group commit for the reader: while one produce request is in flight, the transactions that
- * commit meanwhile queue up and go out together in the next one, instead of one round trip each.
- * Order is kept (requests are sent one at a time, transactions in commit order), each transaction's
- * `durable` promise resolves only after Kafka acknowledged its records, and a failure fails that
- * request and everything after it. The queue is bounded by bytes: `submit` waits for room.
+ * Between the reader and Kafka. Records go out as they come (a huge source transaction streams
+ * through in bounded memory) into one open Kafka transaction, which commits only where a source
+ * transaction ends — and not at every one: while records are sent, the source transactions that
+ * commit meanwhile queue up and join the same Kafka transaction (group commit: one Kafka commit per
+ * group, not per source transaction). Order is kept, each submission's `durable` resolves only
+ * once the Kafka transaction holding it committed, and a failure fails it and everything after
+ * it. The queue is bounded by bytes: `submit` waits for room.
  */
 export class PublishPipeline {
   readonly #queue: Pending[] = [];
+  /** Sent in the open Kafka transaction, waiting for its commit. */
+  #sent: Pending[] = [];
+  #sentBytes = 0;
   #queuedBytes = 0;
   #sending = false;
   #failure: unknown;
   readonly #roomWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly publish: PublishFn,
+    private readonly target: TransactionalTarget,
     /** Most bytes of records waiting to be sent; beyond it `submit` applies backpressure. */
     private readonly maxQueuedBytes = 8 * 1024 * 1024,
-    /** Most bytes of records in one combined publish. */
-    private readonly maxGroupBytes = 4 * 1024 * 1024,
+    /** Most bytes of records in one send. */
+    private readonly maxSendBytes = 4 * 1024 * 1024,
+    /** A Kafka transaction commits at the next source transaction's end once it holds this much. */
+    private readonly commitAfterBytes = 16 * 1024 * 1024,
   ) {}
 
   /**
-   * Waits for room in the queue, then returns the promise of the records' durability. `position`
-   * is the source position once these records are published (their transaction's commit end).
+   * Waits for room in the queue, then returns the promise of the records' durability. `endsAt` is
+   * given with a source transaction's last records: its commit LSN, the position Kafka records.
    */
-  async submit(records: readonly TopicRecord[], position: Lsn): Promise<{ durable: Promise<void> }> {
+  async submit(records: readonly TopicRecord[], endsAt?: Lsn): Promise<{ durable: Promise<void> }> {
     if (this.#failure !== undefined) throw this.#failure;
     const bytes = sizeOf(records);
     while (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.maxQueuedBytes) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
       if (this.#failure !== undefined) throw this.#failure;
     }
-    const durable = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ records, position, bytes, resolve, reject });
-    });
+    // MEMORY: no closure in this scope may capture `records` (V8 keeps a scope's captured
+    // variables alive as long as any of its closures lives, here until the Kafka commit).
+    const { promise: durable, resolve, reject } = deferred();
+    this.#queue.push({ records, hasRecords: records.length > 0, endsAt, bytes, resolve, reject });
     // Callers chain on `durable`; an unobserved rejection must not crash the process.
-    durable.catch(() => undefined);
+    durable.catch(ignore);
     this.#queuedBytes += bytes;
     void this.#drain();
     return { durable };
+  }
+
+  /** Sent (or failed) records no longer count against the queue's bound. */
+  #release(bytes: number): void {
+    if (bytes === 0) return;
+    this.#queuedBytes -= bytes;
+    for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
   async #drain(): Promise<void> {
@@ -69,24 +102,37 @@ export class PublishPipeline {
       while (this.#queue.length > 0 && this.#failure === undefined) {
         const group: Pending[] = [];
         let groupBytes = 0;
-        while (this.#queue.length > 0 && (group.length === 0 || groupBytes + this.#queue[0]!.bytes <= this.maxGroupBytes)) {
+        while (this.#queue.length > 0 && (group.length === 0 || groupBytes + this.#queue[0]!.bytes <= this.maxSendBytes)) {
           const next = this.#queue.shift()!;
           group.push(next);
           groupBytes += next.bytes;
         }
         try {
-          // Submissions come in commit order: the group's position is its last one's.
-          await this.publish(
-            group.flatMap((pending) => pending.records),
-            group.at(-1)!.position,
-          );
-          for (const pending of group) pending.resolve();
+          const records = group.flatMap((pending) => pending.records);
+          if (records.length > 0) await this.target.send(records);
+          for (const pending of group) pending.records = [];
+          this.#release(groupBytes);
+          groupBytes = 0;
+          this.#sent.push(...group);
+          this.#sentBytes += groupBytes;
+          const endsAt = group.at(-1)!.endsAt;
+          // Commit where a source transaction ends, once nothing else is waiting to join (or the
+          // Kafka transaction is large): a half-sent source transaction never commits.
+          if (endsAt !== undefined && (this.#queue.length === 0 || this.#sentBytes >= this.commitAfterBytes)) {
+            if (this.#sent.some((pending) => pending.hasRecords)) await this.target.commit(endsAt);
+            const committed = this.#sent;
+            this.#sent = [];
+            this.#sentBytes = 0;
+            for (const pending of committed) pending.resolve();
+          }
         } catch (error: unknown) {
           this.#failure = error;
-          for (const pending of [...group, ...this.#queue.splice(0)]) pending.reject(error);
+          // The open Kafka transaction is lost with everything in it, and nothing after it may go.
+          const failed = new Set([...this.#sent.splice(0), ...group, ...this.#queue.splice(0)]);
+          this.#sentBytes = 0;
+          for (const pending of failed) pending.reject(error);
         } finally {
-          this.#queuedBytes -= groupBytes;
-          for (const wake of this.#roomWaiters.splice(0)) wake();
+          this.#release(groupBytes);
         }
       }
     } finally {

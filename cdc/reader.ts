@@ -1,8 +1,8 @@
 import { Service, backoffMs, sleep } from '../infra/runtime/service';
 import { errorMessage, isAbortError, UnrecoverableError } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
-import type { ChangeSource, SourceTransaction, TransactionReceipt } from './change-source';
-import { transactionRecords } from './envelope';
+import type { ChangeSource, SourceSegment, TransactionReceipt } from './change-source';
+import { TransactionRecordBuilder } from './envelope';
 import type { KafkaPublisher } from './kafka-publisher';
 import type { Lsn } from './lsn';
 import type { CdcMetrics } from './metrics';
@@ -39,7 +39,7 @@ export class CdcReader extends Service {
         // A fresh pipeline per stream: after a failure nothing queued behind it may be sent.
         const session = new PublishSession(this.options.publisher);
         try {
-          await this.options.source.stream((transaction) => this.#publish(session, transaction), signal);
+          await this.options.source.stream((segment) => this.#publish(session, segment), signal);
         } finally {
           await this.options.publisher.close();
         }
@@ -55,24 +55,41 @@ export class CdcReader extends Service {
     }
   }
 
-  async #publish(session: PublishSession, transaction: SourceTransaction): Promise<TransactionReceipt> {
-    const records = transactionRecords(transaction, this.options.topicPrefix);
-    if (records.length > 0 && (await session.alreadyPublished(transaction.commitEndLsn))) {
+  async #publish(session: PublishSession, segment: SourceSegment): Promise<TransactionReceipt> {
+    const { metrics } = this.options;
+    const transaction = session.transactionOf(segment, this.options.topicPrefix);
+    const ends = segment.commitEndLsn !== undefined;
+    if (ends) session.endTransaction();
+    // Decided at the transaction's first change (its commit LSN is known from BEGIN on).
+    if (transaction.skip === undefined && segment.changes.length > 0) transaction.skip = await session.alreadyPublished(segment.commitLsn);
+    if (transaction.skip === true) {
       // Kafka committed it before the last crash; only the slot's confirmation was lost.
-      this.options.metrics.transactionsSkipped.inc();
+      if (ends) metrics.transactionsSkipped.inc();
       return { durable: Promise.resolve() };
     }
-    const receipt = await session.pipeline.submit(records, transaction.commitEndLsn);
-    const { metrics } = this.options;
+    const records = transaction.builder.records(segment.changes);
+    transaction.records += records.length;
+    // Counted now: the records themselves must not be kept until the Kafka commit.
+    const published = new Map<string, { table: string; op: string; count: number }>();
+    for (const { event } of records) {
+      if (!event) continue;
+      const key = `${event.source.table}/${event.op}`;
+      const entry = published.get(key) ?? { table: event.source.table, op: event.op, count: 0 };
+      entry.count++;
+      published.set(key, entry);
+    }
+    const receipt = await session.pipeline.submit(records, ends ? segment.commitLsn : undefined);
+    // MEMORY: the callback below lives until the Kafka commit; it must not hold the segment (its
+    // row images), or a huge transaction would stay in memory whole.
+    const { commitTimeMs } = segment;
     receipt.durable.then(
       () => {
-        for (const record of records) {
-          if (record.event) metrics.eventsPublished.inc({ table: record.event.source.table, op: record.event.op });
-        }
-        const commitToPublishMs = Math.max(0, Date.now() - transaction.commitTimeMs);
-        if (records.length > 0) metrics.commitToPublishSeconds.observe(commitToPublishMs / 1000);
+        for (const { table, op, count } of published.values()) metrics.eventsPublished.inc({ table, op }, count);
+        if (!ends) return;
+        const commitToPublishMs = Math.max(0, Date.now() - commitTimeMs);
+        if (transaction.records > 0) metrics.commitToPublishSeconds.observe(commitToPublishMs / 1000);
         metrics.transactionsPublished.inc();
-        this.options.onDurable?.(commitToPublishMs, records.length);
+        this.options.onDurable?.(commitToPublishMs, transaction.records);
       },
       () => undefined,
     );
@@ -88,14 +105,36 @@ export class CdcReader extends Service {
 class PublishSession {
   readonly pipeline: PublishPipeline;
   #published: Promise<Lsn | undefined> | undefined;
+  #current: StreamedTransaction | undefined;
 
   constructor(private readonly publisher: KafkaPublisher) {
-    this.pipeline = new PublishPipeline((records, position) => this.publisher.publish(records, position));
+    this.pipeline = new PublishPipeline(publisher);
   }
 
-  async alreadyPublished(commitEndLsn: Lsn): Promise<boolean> {
+  /** The transaction this segment belongs to (a new one at its first segment). */
+  transactionOf(segment: SourceSegment, topicPrefix: string): StreamedTransaction {
+    if (this.#current?.commitLsn !== segment.commitLsn) {
+      this.#current = { commitLsn: segment.commitLsn, builder: new TransactionRecordBuilder(segment, topicPrefix), skip: undefined, records: 0 };
+    }
+    return this.#current;
+  }
+
+  endTransaction(): void {
+    this.#current = undefined;
+  }
+
+  /** Whether Kafka already holds the transaction committed at `commitLsn` (published before a crash). */
+  async alreadyPublished(commitLsn: Lsn): Promise<boolean> {
     this.#published ??= this.publisher.open();
     const published = await this.#published;
-    return published !== undefined && commitEndLsn <= published;
+    return published !== undefined && commitLsn <= published;
   }
+}
+
+interface StreamedTransaction {
+  commitLsn: Lsn;
+  builder: TransactionRecordBuilder;
+  /** Undefined until its first change: then whether Kafka already has it. */
+  skip: boolean | undefined;
+  records: number;
 }

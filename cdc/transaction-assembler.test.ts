@@ -32,6 +32,21 @@ describe('TransactionAssembler', () => {
     });
   });
 
+  it('cuts a large transaction into segments; only the last one carries the commit end', () => {
+    const assembler = new TransactionAssembler('stack', 2);
+    assembler.accept('0/1000', begin(9));
+    const segments = [];
+    for (let index = 0; index < 5; index++) {
+      const segment = assembler.accept(`0/${1010 + index}`, { tag: 'insert', relation: relation('ProjectUser'), new: { n: index } });
+      if (segment) segments.push(segment);
+    }
+    segments.push(assembler.accept('0/2000', commit));
+    expect(segments.map((segment) => segment?.changes.map((change) => change.after?.n))).toEqual([[0, 1], [2, 3], [4]]);
+    expect(segments.map((segment) => segment?.commitEndLsn)).toEqual([undefined, undefined, 0x2030n]);
+    // Every segment knows its transaction from the BEGIN on.
+    for (const segment of segments) expect(segment).toMatchObject({ xid: 9, commitLsn: 0x2000n, commitTimeMs: 1_700_000_000_123, database: 'stack' });
+  });
+
   it('ignores same-named tables of other schemas', () => {
     const assembler = new TransactionAssembler('stack');
     assembler.accept('0/1', begin(1));

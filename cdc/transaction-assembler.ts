@@ -1,6 +1,6 @@
 import type { Pgoutput } from 'pg-logical-replication';
 import type { RowImage, SourceTable } from '../schema/change-event';
-import type { SourceChange, SourceTransaction } from './change-source';
+import type { SourceChange, SourceSegment, SourceTransactionInfo } from './change-source';
 import { parseLsn, type Lsn } from './lsn';
 
 const publishedTables: ReadonlySet<string> = new Set<SourceTable>(['ProjectUser', 'ContactChannel']);
@@ -14,23 +14,33 @@ export class ProtocolError extends Error {
   readonly code = 'CDC_PROTOCOL_ERROR';
 }
 
+/** Changes per segment: a few MB of row images at most, however large the transaction. */
+export const defaultSegmentChanges = 1_000;
+
 /**
- * Collects one transaction's changes between BEGIN and COMMIT (pgoutput v1 sends a transaction
- * contiguously, only once it has committed, so rolled-back work never reaches us). Pure: it owns
- * no connection and is fed one decoded message at a time.
+ * Cuts one transaction's changes between BEGIN and COMMIT into segments (pgoutput v1 sends a
+ * transaction contiguously, only once it has committed, so rolled-back work never reaches us, and
+ * everything a segment needs — xid, commit LSN, commit time — is in the BEGIN). Pure: it owns no
+ * connection and is fed one decoded message at a time.
  */
 export class TransactionAssembler {
-  #current: { xid: number; commitLsn: Lsn; changes: SourceChange[] } | undefined;
+  #current: { info: SourceTransactionInfo; changes: SourceChange[] } | undefined;
 
-  constructor(private readonly database: string) {}
+  constructor(
+    private readonly database: string,
+    private readonly segmentChanges = defaultSegmentChanges,
+  ) {}
 
-  /** Returns the finished transaction on COMMIT, otherwise undefined. */
-  accept(lsn: string, message: Pgoutput.Message): SourceTransaction | undefined {
+  /** Returns a segment when one is full, and the transaction's last one on COMMIT; otherwise undefined. */
+  accept(lsn: string, message: Pgoutput.Message): SourceSegment | undefined {
     switch (message.tag) {
       case 'begin': {
-        if (this.#current) throw new ProtocolError(`BEGIN of xid ${message.xid} inside xid ${this.#current.xid}`);
+        if (this.#current) throw new ProtocolError(`BEGIN of xid ${message.xid} inside xid ${this.#current.info.xid}`);
         if (message.commitLsn === null) throw new ProtocolError(`BEGIN of xid ${message.xid} without a commit LSN`);
-        this.#current = { xid: message.xid, commitLsn: parseLsn(message.commitLsn), changes: [] };
+        this.#current = {
+          info: { xid: message.xid, commitLsn: parseLsn(message.commitLsn), commitTimeMs: Number((message.commitTime as bigint) / 1000n), database: this.database },
+          changes: [],
+        };
         return undefined;
       }
       case 'insert':
@@ -40,20 +50,16 @@ export class TransactionAssembler {
         const { schema, name } = message.relation;
         if (!isPublishedTable(schema, name)) return undefined;
         current.changes.push(toChange(name, parseLsn(lsn), message));
-        return undefined;
+        if (current.changes.length < this.segmentChanges) return undefined;
+        const changes = current.changes;
+        current.changes = [];
+        return { ...current.info, changes };
       }
       case 'commit': {
         const current = this.#requireTransaction('commit');
         this.#current = undefined;
-        if (message.commitEndLsn === null) throw new ProtocolError(`COMMIT of xid ${current.xid} without an end LSN`);
-        return {
-          xid: current.xid,
-          commitLsn: current.commitLsn,
-          commitEndLsn: parseLsn(message.commitEndLsn),
-          commitTimeMs: Number((message.commitTime as bigint) / 1000n),
-          database: this.database,
-          changes: current.changes,
-        };
+        if (message.commitEndLsn === null) throw new ProtocolError(`COMMIT of xid ${current.info.xid} without an end LSN`);
+        return { ...current.info, changes: current.changes, commitEndLsn: parseLsn(message.commitEndLsn) };
       }
       default:
         // relation, type and origin messages only feed the parser's caches; truncate is not
@@ -62,7 +68,7 @@ export class TransactionAssembler {
     }
   }
 
-  #requireTransaction(what: string): { xid: number; commitLsn: Lsn; changes: SourceChange[] } {
+  #requireTransaction(what: string): { info: SourceTransactionInfo; changes: SourceChange[] } {
     if (!this.#current) throw new ProtocolError(`${what} outside a transaction`);
     return this.#current;
   }

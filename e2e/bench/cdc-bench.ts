@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { waitFor } from '../../infra/wait-for';
-import { benchSetup, paced, percentile, publishedRecords, report, runBench } from './bench-setup';
+import { PartProcess } from '../harness/part-process';
+import { benchSetup, paced, percentile, report, runBench, type BenchSetup } from './bench-setup';
 
 /**
  * `npm run bench:cdc`: WAL → Kafka events/s for small-row inserts, and commit → publish latency at
@@ -7,6 +9,84 @@ import { benchSetup, paced, percentile, publishedRecords, report, runBench } fro
  */
 const backlogRows = Number(process.env.BENCH_CDC_ROWS ?? 100_000);
 const latencyEvents = Number(process.env.BENCH_LATENCY_CHANGES ?? 5_000);
+const bigInsertRows = Number(process.env.BENCH_BIG_INSERT_ROWS ?? 1_000_000);
+const bigUpdateRows = Number(process.env.BENCH_BIG_UPDATE_ROWS ?? 200_000);
+
+async function currentLsn(setup: BenchSetup): Promise<string> {
+  return (await setup.internal.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+}
+
+/** Until the slot's confirmed flush LSN reaches `lsn`: everything before it is committed in Kafka. */
+async function confirmedUpTo(setup: BenchSetup, lsn: string, timeoutMs = 900_000): Promise<void> {
+  await waitFor(
+    `the slot to confirm ${lsn}`,
+    async () =>
+      (await setup.internal.query<{ ok: boolean }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [setup.config.CDC_SLOT, lsn])).rows[0]?.ok ===
+      true,
+    { timeoutMs, intervalMs: 50 },
+  );
+}
+
+/**
+ * WAL → Kafka events/s for `backlogRows` small-row inserts spread over 1,000 tenancies (a topic
+ * each, created on first use), written while the reader is stopped: the same measure as the
+ * one-tenant figure.
+ */
+async function manyTenantsEventsPerSecond(setup: BenchSetup, tenancies = 1_000): Promise<number> {
+  const ids = await setup.internal.query<{ id: string }>(
+    `WITH projects AS (
+       INSERT INTO "Project" (id, "displayName", "publishableClientKeyHash", "secretServerKeyHash", "superSecretAdminKeyHash")
+       SELECT 'bench-many-' || n, 'bench', '-', '-', '-' FROM generate_series(1, $1::int) AS n RETURNING id)
+     INSERT INTO "Tenancy" (id, "projectId", "branchId") SELECT gen_random_uuid(), id, 'main' FROM projects RETURNING id::text AS id`,
+    [tenancies],
+  );
+  const tenancyIds = ids.rows.map((row) => row.id);
+  for (let done = 0; done < backlogRows; done += 10_000) {
+    await setup.internal.query(
+      `INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName")
+       SELECT ($1::uuid[])[1 + n % $4::int], gen_random_uuid(), 'many-' || n FROM generate_series($2::int, $3::int) AS n`,
+      [tenancyIds, done + 1, Math.min(done + 10_000, backlogRows), tenancies],
+    );
+  }
+  const end = await currentLsn(setup);
+  const started = performance.now();
+  const cdc = await setup.startCdc();
+  try {
+    await confirmedUpTo(setup, end);
+    return Math.round(backlogRows / ((performance.now() - started) / 1000));
+  } finally {
+    await cdc.stop();
+  }
+}
+
+/**
+ * Peak RSS of a cdc process (run as in production: its own process, 192 MB heap) while it
+ * publishes one transaction inserting `bigInsertRows` users and one updating `bigUpdateRows` of
+ * them with 4 KB values.
+ */
+async function bigTransactionPeakRssMb(setup: BenchSetup): Promise<number> {
+  await setup.internal.query(
+    `INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") SELECT $1, gen_random_uuid(), 'big-' || n FROM generate_series(1, $2::int) AS n`,
+    [setup.tenancyId, bigInsertRows],
+  );
+  await setup.internal.query(
+    `UPDATE "ProjectUser" SET "serverMetadata" = jsonb_build_object('blob', repeat(md5("projectUserId"::text), 128))
+      WHERE "projectUserId" IN (SELECT "projectUserId" FROM "ProjectUser" WHERE "tenancyId" = $1 AND "displayName" LIKE 'big-%' LIMIT $2)`,
+    [setup.tenancyId, bigUpdateRows],
+  );
+  const end = await currentLsn(setup);
+  const reader = new PartProcess('cdc', setup.config, 'bench-big-cdc', ['--max-old-space-size=192']);
+  reader.start();
+  try {
+    await confirmedUpTo(setup, end);
+    const pid = reader.pid;
+    if (pid === undefined) throw new Error(`the cdc process exited:\n${reader.output}`);
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) / 1024);
+  } finally {
+    await reader.stop();
+  }
+}
 
 async function main(): Promise<void> {
   const setup = await benchSetup();
@@ -22,9 +102,10 @@ async function main(): Promise<void> {
         [setup.tenancyId, done + 1, Math.min(done + 10_000, backlogRows)],
       );
     }
+    const backlogEnd = await currentLsn(setup);
     const started = performance.now();
-    await setup.startCdc({ onDurable: (ms) => measuring && latencies.push(ms) });
-    await waitFor('the backlog to be published', async () => (await publishedRecords(setup)) >= backlogRows, { timeoutMs: 600_000, intervalMs: 50 });
+    const cdc = await setup.startCdc({ onDurable: (ms) => measuring && latencies.push(ms) });
+    await confirmedUpTo(setup, backlogEnd);
     const eventsPerSecond = Math.round(backlogRows / ((performance.now() - started) / 1000));
 
     measuring = true;
@@ -33,15 +114,19 @@ async function main(): Promise<void> {
     });
     await waitFor('the steady load to be published', async () => latencies.length >= latencyEvents, { timeoutMs: 120_000, intervalMs: 50 });
     latencies.sort((a, b) => a - b);
+    await cdc.stop();
+    const tenants1000EventsPerSecond = await manyTenantsEventsPerSecond(setup);
+    // Written while no reader runs, then published by a cdc process of its own.
+    const bigTxnPeakRssMb = await bigTransactionPeakRssMb(setup);
     report({
       bench: 'cdc',
       events_per_s: eventsPerSecond,
       commit_to_publish_p50_ms: percentile(latencies, 50),
       commit_to_publish_p99_ms: percentile(latencies, 99),
       steady_rate_achieved_per_s: Math.round(achieved),
-      // Not measured yet: huge transactions are held in memory, and no 1,000-tenant run exists.
-      big_txn_peak_rss_mb: null,
-      tenants_1000_events_per_s: null,
+      big_txn_peak_rss_mb: bigTxnPeakRssMb,
+      big_txn_rows: `${bigInsertRows} inserted + ${bigUpdateRows} updated with 4 KB`,
+      tenants_1000_events_per_s: tenants1000EventsPerSecond,
     });
   } finally {
     await setup.close();

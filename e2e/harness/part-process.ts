@@ -17,6 +17,8 @@ export class PartProcess {
     private readonly config: EnvConfig,
     /** Postgres application_name of its connections, to tell processes apart in pg_stat_replication. */
     private readonly applicationName = `stack-sync-${part}`,
+    /** Extra node options, e.g. a heap limit, as production would run the part. */
+    private readonly nodeOptions: readonly string[] = [],
   ) {}
 
   start(): void {
@@ -38,7 +40,7 @@ export class PartProcess {
       PGAPPNAME: this.applicationName,
       STACK_SYNC_QUIET: '1',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.nodeOptions, '--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-20_000);
     };
