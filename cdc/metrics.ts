@@ -1,24 +1,56 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { slotConditions, type SlotHealth } from './slot-health';
 
 /** The cdc reader's Prometheus series (DESIGN.md "Metrics"; the Grafana dashboards use these names). */
 export class CdcMetrics {
   readonly slotLagBytes: Gauge<'slot'>;
+  readonly slotCondition: Gauge<'slot' | 'condition'>;
+  readonly slotSafeWalBytes: Gauge<'slot'>;
   readonly eventsPublished: Counter<'table' | 'op'>;
   readonly commitToPublishSeconds: Histogram;
   readonly transactionsPublished: Counter;
   readonly transactionsSkipped: Counter;
   readonly reconnects: Counter;
 
-  /** `sampleSlotLag` runs when Prometheus scrapes, so an idle process issues no queries. */
-  constructor(registry: Registry, slot: string, sampleSlotLag: () => Promise<number | undefined>) {
+  /** `sampleSlot` runs when Prometheus scrapes (once per scrape), so an idle process issues no queries. */
+  constructor(registry: Registry, slot: string, sampleSlot: () => Promise<SlotHealth>) {
+    // The three slot gauges are collected together: one query per scrape, shared.
+    let sampling: Promise<SlotHealth | undefined> | undefined;
+    const sample = (): Promise<SlotHealth | undefined> => {
+      sampling ??= sampleSlot()
+        .catch(() => undefined)
+        .finally(() => setImmediate(() => (sampling = undefined)));
+      return sampling;
+    };
     this.slotLagBytes = new Gauge({
       name: 'cdc_replication_slot_lag_bytes',
       help: 'WAL bytes between the server’s current LSN and the slot’s confirmed flush LSN',
       labelNames: ['slot'],
       registers: [registry],
       async collect() {
-        const lag = await sampleSlotLag().catch(() => undefined);
-        if (lag !== undefined) this.set({ slot }, lag);
+        const health = await sample();
+        if (health?.retainedBytes !== null && health?.retainedBytes !== undefined) this.set({ slot }, health.retainedBytes);
+      },
+    });
+    this.slotCondition = new Gauge({
+      name: 'cdc_replication_slot_condition',
+      help: 'The slot’s condition, one series per condition, 1 for the current one: healthy, at_risk (wal_status unreserved), lost, missing',
+      labelNames: ['slot', 'condition'],
+      registers: [registry],
+      async collect() {
+        const health = await sample();
+        if (!health) return;
+        for (const condition of slotConditions) this.set({ slot, condition }, condition === health.condition ? 1 : 0);
+      },
+    });
+    this.slotSafeWalBytes = new Gauge({
+      name: 'cdc_replication_slot_safe_wal_size_bytes',
+      help: 'WAL that may still be written before the slot loses WAL it needs (absent without max_slot_wal_keep_size)',
+      labelNames: ['slot'],
+      registers: [registry],
+      async collect() {
+        const health = await sample();
+        if (health?.safeWalSizeBytes !== null && health?.safeWalSizeBytes !== undefined) this.set({ slot }, health.safeWalSizeBytes);
       },
     });
     this.eventsPublished = new Counter({

@@ -60,7 +60,7 @@ function slotLost(slot: string, why: string): UnrecoverableError {
   return new UnrecoverableError(
     'CDC_SLOT_LOST',
     `replication slot ${slot} is unusable: ${why}. Changes since its last confirmed position may be missing from Kafka, ` +
-      'and re-snapshotting is not built yet. To accept that and start streaming from now, drop the slot if it still exists ' +
+      'and re-snapshotting is not built yet (cdc_replication_slot_condition and /health show this state). To accept that and start streaming from now, drop the slot if it still exists ' +
       `and DELETE FROM "CdcSlot" WHERE "slotName" = '${slot}'.`,
     { slot },
   );
@@ -89,14 +89,4 @@ export async function verifyPrimaryKeys(db: pg.Pool): Promise<void> {
       );
     }
   }
-}
-
-/** Bytes of WAL the slot retains: what `cdc_replication_slot_lag_bytes` reports. */
-export async function slotLagBytes(db: pg.Pool, slot: string): Promise<number | undefined> {
-  const result = await db.query<{ lag: string | null }>(
-    'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1',
-    [slot],
-  );
-  const lag = result.rows[0]?.lag;
-  return lag === undefined || lag === null ? undefined : Number(lag);
 }

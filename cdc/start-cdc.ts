@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { EnvConfig } from '../schema/env-config';
 import { kafkaClient } from '../infra/runtime/kafka-client';
@@ -5,7 +6,7 @@ import { KafkaPublisher, positionRecord } from './kafka-publisher';
 import { CdcMetrics } from './metrics';
 import { PgChangeSource } from './pg-change-source';
 import { CdcReader } from './reader';
-import { slotLagBytes } from './replication-slot';
+import { readSlotHealth } from './slot-health';
 import { TenantTopics } from './tenant-topics';
 
 export type CdcConfig = Pick<
@@ -34,7 +35,11 @@ export async function startCdc(
     publication: config.CDC_PUBLICATION,
     heartbeatIntervalMs: config.CDC_HEARTBEAT_INTERVAL_MS,
   });
-  const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => slotLagBytes(source.catalog, config.CDC_SLOT));
+  // The slot gauges keep reporting after a failed start (a lost slot is exactly when they matter),
+  // so they sample through a pool of their own that such a failure leaves open.
+  const slotPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
+  slotPool.on('error', () => undefined);
+  const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => readSlotHealth(slotPool, config.CDC_SLOT));
   try {
     await source.prepare();
   } catch (error: unknown) {
@@ -50,7 +55,7 @@ export async function startCdc(
     reader,
     async stop() {
       await reader.stop();
-      await Promise.allSettled([publisher.close(), admin.disconnect(), source.close()]);
+      await Promise.allSettled([publisher.close(), admin.disconnect(), source.close(), slotPool.end()]);
     },
   };
 }

@@ -1,5 +1,7 @@
+import pg from 'pg';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApi, type RunningApi } from '../api/start-api';
+import { CdcHealthMonitor } from '../cdc/slot-health';
 import { startCdc, type RunningCdc } from '../cdc/start-cdc';
 import { loadConfig, type EnvConfig } from '../schema/env-config';
 import { migrateInternalDatabase } from '../schema/migrate';
@@ -7,7 +9,7 @@ import { startSink, type RunningSink } from '../sinks/start-sink';
 import { ensureDemoProject } from './demo-project';
 import { describeLocalServices, upLocalServices } from './local-services';
 import { serveMetrics } from './runtime/metrics-server';
-import { errorMessage } from './runtime/errors';
+import { errorMessage, UnrecoverableError } from './runtime/errors';
 
 type Part = 'all' | 'api' | 'cdc' | 'sink';
 
@@ -35,14 +37,20 @@ async function main(part: Part): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // The slot exists before the API takes writes, so nothing committed after start is missed.
-  const cdc: RunningCdc | undefined = part === 'all' || part === 'cdc' ? await startCdc(config, registry) : undefined;
+  const cdcHealth = part === 'all' || part === 'cdc' ? new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT) : undefined;
+  const cdc: RunningCdc | undefined = cdcHealth ? await startCdcOrReport(config, registry, cdcHealth) : undefined;
   const sink: RunningSink | undefined = part === 'all' || part === 'sink' ? await startSink(config, registry) : undefined;
   const api: RunningApi | undefined =
     part === 'all' || part === 'api' ? await startApi(config, sink ? () => sink.supervisor.statuses() : undefined) : undefined;
-  const metricsServer = await serveMetrics(registry, config.METRICS_PORT, () => ({
-    part,
-    ...(sink ? { external_databases: sink.supervisor.statuses() } : {}),
-  }));
+  const metricsServer = await serveMetrics(registry, config.METRICS_PORT, async () => {
+    const cdcReport = await cdcHealth?.report();
+    return {
+      status: cdcReport?.status ?? 'ok',
+      part,
+      ...(cdcReport ? { cdc: { reader: cdcReport.reader, slot: cdcReport.slot } } : {}),
+      ...(sink ? { external_databases: sink.supervisor.statuses() } : {}),
+    };
+  });
 
   console.log(`[start] ${part} running; metrics on http://127.0.0.1:${config.METRICS_PORT}/metrics`);
   if (api) console.log(`[start] API on ${api.url}/api/v1`);
@@ -81,11 +89,34 @@ Try it:
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  // A part that stops on an unrecoverable error takes the process down, so a supervisor restarts it.
-  cdc?.reader.done.catch((error: unknown) => {
+}
+
+/** A small pool for /health's slot queries, apart from the reader's own connections. */
+function healthPool(databaseUrl: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, idleTimeoutMillis: 10_000 });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/**
+ * Starts the reader; when it cannot run (a lost slot, a schema mismatch) or stops for such a
+ * reason later, the process stays up and says so on /health (503) and in the metrics, instead of
+ * exiting into a restart loop that would fail the same way: these need an operator.
+ */
+async function startCdcOrReport(config: EnvConfig, registry: Registry, health: CdcHealthMonitor): Promise<RunningCdc | undefined> {
+  const report = (error: unknown): void => {
     console.error(`[start] cdc stopped: ${errorMessage(error)}`);
-    process.exit(1);
-  });
+    health.failed(error);
+  };
+  try {
+    const cdc = await startCdc(config, registry);
+    cdc.reader.done.catch(report);
+    return cdc;
+  } catch (error: unknown) {
+    if (!(error instanceof UnrecoverableError)) throw error;
+    report(error);
+    return undefined;
+  }
 }
 
 main(partOf(process.argv[2])).catch((error: unknown) => {
