@@ -39,13 +39,14 @@ describe('produceRequests', () => {
 
   it('splits into requests under the budget, a topic’s records in order across them', () => {
     const records = Array.from({ length: 60 }, (_, index) => on(index % 3 === 0 ? 'a' : 'b', `k${index}`, 1_000));
-    const requests = produceRequests(records, 10_000);
+    const requests = produceRequests(records, 10_000, 4_000);
     expect(requests.length).toBeGreaterThan(5);
     for (const request of requests) {
       const bytes = request.flatMap((entry) => entry.messages).reduce((total, message) => total + message.key.length + (message.value?.length ?? 0) + 64, 0);
       expect(bytes).toBeLessThanOrEqual(10_000);
-      // A topic appears at most once per request.
+      // A topic appears at most once per request, under its own budget.
       expect(new Set(request.map((entry) => entry.topic)).size).toBe(request.length);
+      for (const entry of request) expect(entry.messages.reduce((total, message) => total + message.key.length + (message.value?.length ?? 0) + 64, 0)).toBeLessThanOrEqual(4_000);
     }
     for (const topic of ['a', 'b']) {
       const sent = requests.flatMap((request) => request.filter((entry) => entry.topic === topic).flatMap((entry) => entry.messages.map((message) => message.key)));

@@ -4,11 +4,18 @@ import type { TopicRecord } from './envelope';
 import type { TenantTopics } from './tenant-topics';
 
 /**
- * Bytes of records per produce request. The broker refuses a record batch over its
- * `message.max.bytes` (1 MiB by default), and one big transaction easily exceeds that, so a
- * transaction's records go out in requests of at most this size, one after another.
+ * Bytes of one partition's records per produce request. The broker refuses a record batch over
+ * its `message.max.bytes` (1 MiB by default), and one big transaction easily exceeds that, so a
+ * partition's records go out in batches of at most this size, one request after another.
  */
-export const maxRequestBytes = 512 * 1024;
+export const maxBatchBytes = 512 * 1024;
+
+/**
+ * Bytes per produce request, all partitions together. The broker's cost grows with the partitions
+ * in a request far more than with its bytes (with a thousand tenant topics, a request takes
+ * ~100 ms whatever its size), so requests are as large as the pipeline's sends.
+ */
+export const maxRequestBytes = 8 * 1024 * 1024;
 
 // Per-record framing in a v2 record batch is at most a few dozen bytes; stay on the safe side.
 const recordOverheadBytes = 64;
@@ -42,13 +49,14 @@ function sizeOf(records: readonly TopicRecord[]): number {
 }
 
 /**
- * Produce requests (each under `maxBytes`, as `chunkBySize` measures) for records that go into one
- * Kafka transaction. Records are grouped by topic first, keeping each topic's order: a partition
- * then gets one record batch per request instead of one per run of records, which is what makes
- * publishing to a thousand tenant topics affordable. Order across topics is not part of the
+ * Produce requests (each under `maxBytes`, each topic's part under `maxTopicBytes`, as
+ * `chunkBySize` measures) for records that go into one Kafka transaction. Records are grouped by
+ * topic first, keeping each topic's order: a partition then gets one record batch per request
+ * instead of one per run of records, which is what makes publishing to a thousand tenant topics
+ * affordable. Order across topics is not part of the
  * contract (a transaction's records become visible together).
  */
-export function produceRequests(records: readonly TopicRecord[], maxBytes: number): TopicMessages[][] {
+export function produceRequests(records: readonly TopicRecord[], maxBytes: number, maxTopicBytes = maxBytes): TopicMessages[][] {
   const byTopic = new Map<string, TopicRecord[]>();
   for (const record of records) {
     let list = byTopic.get(record.topic);
@@ -59,7 +67,7 @@ export function produceRequests(records: readonly TopicRecord[], maxBytes: numbe
   let current: TopicMessages[] = [];
   let size = 0;
   for (const [topic, list] of byTopic) {
-    for (const chunk of chunkBySize(list, maxBytes)) {
+    for (const chunk of chunkBySize(list, maxTopicBytes)) {
       const chunkSize = sizeOf(chunk);
       if (current.length > 0 && size + chunkSize > maxBytes) {
         requests.push(current);
@@ -154,7 +162,7 @@ export class KafkaPublisher {
     const transaction = (this.#transaction ??= await producer.transaction());
     // No closure over `records` here: they must be collectable as soon as they are sent.
     try {
-      for (const topicMessages of produceRequests(records, maxRequestBytes)) await transaction.sendBatch({ acks: -1, topicMessages });
+      for (const topicMessages of produceRequests(records, maxRequestBytes, maxBatchBytes)) await transaction.sendBatch({ acks: -1, topicMessages });
     } catch (error: unknown) {
       await this.#abandon();
       throw error;

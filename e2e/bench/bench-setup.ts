@@ -83,8 +83,20 @@ export async function benchSetup(): Promise<BenchSetup> {
       await internal.end();
       await admin(internalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await deleteTopics(config, `${config.CDC_TOPIC_PREFIX}.`).catch(() => undefined);
     },
   };
+}
+
+async function deleteTopics(config: EnvConfig, prefix: string): Promise<void> {
+  const kafkaAdmin = kafkaClient(config.KAFKA_BROKERS, 'bench-cleanup').admin();
+  await kafkaAdmin.connect();
+  try {
+    const topics = (await kafkaAdmin.listTopics()).filter((topic) => topic.startsWith(prefix));
+    for (let start = 0; start < topics.length; start += 500) await kafkaAdmin.deleteTopics({ topics: topics.slice(start, start + 500) });
+  } finally {
+    await kafkaAdmin.disconnect();
+  }
 }
 
 /** The end offset of the bench tenant's topic: how many records the cdc reader has published. */
