@@ -69,7 +69,8 @@ export function produceRequests(records: readonly TopicRecord[], maxBytes: numbe
   for (const [topic, list] of byTopic) {
     for (const chunk of chunkBySize(list, maxTopicBytes)) {
       const chunkSize = sizeOf(chunk);
-      if (current.length > 0 && size + chunkSize > maxBytes) {
+      // A partition appears once per request: a topic's next chunk starts the next request.
+      if (current.length > 0 && (size + chunkSize > maxBytes || current.at(-1)?.topic === topic)) {
         requests.push(current);
         current = [];
         size = 0;
