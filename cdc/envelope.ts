@@ -56,13 +56,17 @@ export class TransactionRecordBuilder {
   #seq = 0;
   readonly #perTable = new Map<SourceTable, number>();
   readonly #commitLsn: string;
+  readonly transaction: SourceTransactionInfo;
 
   constructor(
-    private readonly transaction: SourceTransactionInfo,
+    transaction: SourceTransactionInfo,
     private readonly topicPrefix: string,
     private readonly nowMs: () => number = Date.now,
   ) {
-    this.#commitLsn = transaction.commitLsn.toString();
+    // A copy of the identity only: the argument may be a whole segment, whose changes must not be kept.
+    const { xid, commitLsn, commitTimeMs, database } = transaction;
+    this.transaction = { xid, commitLsn, commitTimeMs, database };
+    this.#commitLsn = commitLsn.toString();
   }
 
   /** The records of the next segment's changes. */

@@ -65,12 +65,10 @@ export class ConnectionBudget<C> {
 
   async lease(key: string, connectionString: string): Promise<Lease<C>> {
     if (this.#closed) throw closedError();
-    const claim =
-      this.#waiters.length === 0
-        ? this.#claim(key)
-        : undefined;
+    // Earlier waiters go first: a newcomer claims directly only when nobody is queued.
+    const immediate = this.#waiters.length === 0 ? this.#claim(key) : undefined;
     const granted =
-      claim ??
+      immediate ??
       (await new Promise<Claim<C>>((grant, refuse) => {
         this.#waiters.push({ key, grant, refuse });
         this.#pump();

@@ -117,7 +117,11 @@ export class SinkSupervisor extends Service {
       if (database && database.fingerprint === running.fingerprint) continue;
       this.#databases.delete(key);
       running.lane.databases.delete(key);
-      if (running.lane.databases.size === 0) this.#lanes.delete(running.lane.topic);
+      if (running.lane.databases.size === 0) {
+        this.#lanes.delete(running.lane.topic);
+        // Gives back what the lane kept waiting to the process's byte budget.
+        running.lane.setAssigned(false);
+      }
       log.info(database ? 'external database changed; restarting its sync' : 'external database removed; stopping its sync', { key });
       closing.push(running.sync.close().catch(() => undefined));
     }
