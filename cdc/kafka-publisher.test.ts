@@ -30,9 +30,9 @@ describe('produceRequests', () => {
     const records = [on('a', 'a1'), on('b', 'b1'), on('a', 'a2'), on('c', 'c1'), on('b', 'b2'), on('a', 'a3')];
     expect(produceRequests(records, 10_000)).toEqual([
       [
-        { topic: 'a', messages: ['a1', 'a2', 'a3'].map((key) => ({ key, value: 'v'.repeat(100) })) },
-        { topic: 'b', messages: ['b1', 'b2'].map((key) => ({ key, value: 'v'.repeat(100) })) },
-        { topic: 'c', messages: [{ key: 'c1', value: 'v'.repeat(100) }] },
+        { topic: 'a', messages: ['a1', 'a2', 'a3'].map((key) => ({ key, value: 'v'.repeat(100), partition: 0 })) },
+        { topic: 'b', messages: ['b1', 'b2'].map((key) => ({ key, value: 'v'.repeat(100), partition: 0 })) },
+        { topic: 'c', messages: [{ key: 'c1', value: 'v'.repeat(100), partition: 0 }] },
       ],
     ]);
   });

@@ -41,7 +41,7 @@ export function chunkBySize(records: readonly TopicRecord[], maxBytes: number): 
 
 export interface TopicMessages {
   topic: string;
-  messages: { key: string; value: string | null }[];
+  messages: { key: string; value: string | null; partition: number }[];
 }
 
 function sizeOf(records: readonly TopicRecord[]): number {
@@ -75,7 +75,9 @@ export function produceRequests(records: readonly TopicRecord[], maxBytes: numbe
         current = [];
         size = 0;
       }
-      current.push({ topic, messages: chunk.map(({ key, value }) => ({ key, value })) });
+      // Tenant topics have one partition (the offset is the tenant's sequence): naming it spares
+      // kafkajs hashing every key to find it.
+      current.push({ topic, messages: chunk.map(({ key, value }) => ({ key, value, partition: 0 })) });
       size += chunkSize;
     }
   }
