@@ -1,17 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { kafkaClient } from '../infra/runtime/kafka-client';
 import { waitFor } from '../infra/wait-for';
 import { PartProcess } from './harness/part-process';
+import { processMemoryMb } from './harness/process-memory';
 import { PipelineContext } from './harness/pipeline-context';
 
 const rows = 200_000;
 const rssBoundMb = 300;
-
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
 
 /** Counts a topic's records as a read_committed consumer sees them, until `until` holds. */
 async function countCommitted(ctx: PipelineContext, topic: string, until: (count: number, rolledBack: number) => boolean): Promise<{ count: number; rolledBack: number }> {
@@ -69,7 +64,7 @@ describe('huge transactions', () => {
       });
       const pid = reader.pid;
       if (pid === undefined) throw new Error(`the cdc process exited:\n${reader.output}`);
-      const peak = await peakRssMb(pid);
+      const peak = await processMemoryMb(pid, 'VmHWM');
 
       const topic = `${ctx.config.CDC_TOPIC_PREFIX}.${project.tenancyId}`;
       const { count, rolledBack } = await countCommitted(ctx, topic, (seen) => seen >= rows);

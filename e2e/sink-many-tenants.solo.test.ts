@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../infra/wait-for';
 import { expectConverged } from './harness/oracle';
 import { PartProcess } from './harness/part-process';
+import { processMemoryMb } from './harness/process-memory';
 import { PipelineContext, type TestProject } from './harness/pipeline-context';
 import { SeededRandom } from './harness/seeded-random';
 import { testServices, withClient } from './harness/test-services';
@@ -25,13 +25,6 @@ async function inParallel<T, R>(items: readonly T[], width: number, work: (item:
     }),
   );
   return results;
-}
-
-/** `VmRSS` / `VmHWM` (peak) of a process, in MB. */
-async function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
 }
 
 // A separate file run on its own (npm test runs *.solo.test.ts after the rest): it loads the
@@ -93,7 +86,7 @@ describe('many tenants on one sink process', () => {
 
       const pid = sink.pid;
       if (pid === undefined) throw new Error(`the sink process exited:\n${sink.output}`);
-      const peakRssMb = await memoryMb(pid, 'VmHWM');
+      const peakRssMb = await processMemoryMb(pid, 'VmHWM');
 
       // Quiet now: every connection is closed once idle.
       await waitFor('idle connections to close', async () => {

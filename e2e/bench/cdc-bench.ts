@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { waitFor } from '../../infra/wait-for';
 import { PartProcess } from '../harness/part-process';
+import { processMemoryMb } from '../harness/process-memory';
 import { benchSetup, paced, percentile, report, runBench, type BenchSetup } from './bench-setup';
 
 /**
@@ -81,8 +81,7 @@ async function bigTransactionPeakRssMb(setup: BenchSetup): Promise<number> {
     await confirmedUpTo(setup, end);
     const pid = reader.pid;
     if (pid === undefined) throw new Error(`the cdc process exited:\n${reader.output}`);
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) / 1024);
+    return Math.round(await processMemoryMb(pid, 'VmHWM'));
   } finally {
     await reader.stop();
   }
