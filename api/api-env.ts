@@ -35,6 +35,8 @@ export interface ApiDependencies {
   signingKeys: SigningKeys;
   emailSender: EmailSender;
   rateLimiter: RateLimiter;
+  /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
+  requestSnapshot(tenancyId: string): Promise<string>;
   /** External database sync states, when a sink runs in this process. */
   syncStatus?: () => TargetStatus[];
 }

@@ -4,6 +4,7 @@ import type { EnvConfig } from '../schema/env-config';
 import { SecretBox } from '../schema/secret-box';
 import * as authTables from '../schema/auth-tables';
 import * as tables from '../schema/tables';
+import { requestSnapshot } from '../cdc/snapshotter';
 import type { TargetStatus } from '../sinks/database-sync';
 import type { ApiDependencies } from './api-env';
 import { OutboxEmailSender } from './auth/email-sender';
@@ -23,6 +24,7 @@ export type ApiConfig = Pick<
   | 'SIGN_IN_RATE_LIMIT_PER_IP'
   | 'SIGN_IN_RATE_WINDOW_SECONDS'
   | 'TRUST_PROXY'
+  | 'CDC_SLOT'
 >;
 
 /** Builds the API's dependencies from the validated config and the internal database pool. */
@@ -47,6 +49,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStat
     signingKeys: new SigningKeys(db, secrets, config.ACCESS_TOKEN_TTL_SECONDS),
     emailSender: new OutboxEmailSender(db),
     rateLimiter: new RateLimiter(),
+    requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     ...(syncStatus ? { syncStatus } : {}),
   };
 }

@@ -34,6 +34,7 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'get', path: '/internal/config', summary: 'Project config (secrets redacted)', access: ['admin'] },
   { method: 'patch', path: '/internal/config', summary: 'Update project config', access: ['admin'], body: configUpdateBody },
   { method: 'get', path: '/internal/db-sync/status', summary: 'External database sync status', access: ['admin'] },
+  { method: 'post', path: '/internal/db-sync/resnapshot', summary: 'Re-publish the tenancy’s rows (snapshot) to its topic while streaming goes on', access: ['admin'], body: emptyBody },
   { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },
   { method: 'post', path: '/internal/signing-keys/rotate', summary: 'Rotate the access-token signing key', access: ['admin'], body: emptyBody },
   { method: 'get', path: '/projects/{projectId}/.well-known/jwks.json', summary: 'Public keys of the project’s access tokens', access: 'public' },

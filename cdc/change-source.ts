@@ -1,5 +1,6 @@
 import type { RowImage, SourceTable } from '../schema/change-event';
 import type { Lsn } from './lsn';
+import type { SnapshotMark } from './snapshotter';
 
 /** One row change of a published table, decoded, in statement order within its transaction. */
 export interface SourceChange {
@@ -29,6 +30,8 @@ export interface SourceTransactionInfo {
  */
 export interface SourceSegment extends SourceTransactionInfo {
   changes: SourceChange[];
+  /** Snapshot watermarks written in this transaction (cdc/snapshotter.ts), in order. */
+  marks?: SnapshotMark[];
   /** Only on a transaction's last segment: the end of its commit record, the position to confirm once it is durable downstream. */
   commitEndLsn?: Lsn;
 }

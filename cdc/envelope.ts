@@ -71,10 +71,26 @@ export class TransactionRecordBuilder {
 
   /** The records of the next segment's changes. */
   records(changes: readonly SourceChange[]): TopicRecord[] {
+    return this.#build(changes.flatMap(toEmitted), 'false');
+  }
+
+  /**
+   * Snapshot rows as `r` events, positioned in this transaction (the one carrying the chunk's HIGH
+   * watermark), so they come after everything the stream published before it.
+   */
+  snapshotRecords(table: SourceTable, rows: readonly RowImage[]): TopicRecord[] {
+    const lsn = this.transaction.commitLsn;
+    return this.#build(
+      rows.map((row) => ({ op: 'r' as const, before: null, after: row, change: { table, kind: 'insert' as const, lsn, before: null, after: row } })),
+      'true',
+    );
+  }
+
+  #build(emitted: readonly Emitted[], snapshot: 'true' | 'false'): TopicRecord[] {
     const { transaction } = this;
     const nowMs = this.nowMs();
     const records: TopicRecord[] = [];
-    for (const { op, before, after, change } of changes.flatMap(toEmitted)) {
+    for (const { op, before, after, change } of emitted) {
       const seq = this.#seq++;
       const row = after ?? before;
       if (!row) throw new Error(`change at LSN ${change.lsn} of ${change.table} has no row image`);
@@ -97,7 +113,7 @@ export class TransactionRecordBuilder {
           seq,
           ts_ms: transaction.commitTimeMs,
           tenancyId,
-          snapshot: 'false',
+          snapshot,
         },
         transaction: { id: `${transaction.xid}:${this.#commitLsn}`, total_order: seq + 1, data_collection_order: dataCollectionOrder },
       };

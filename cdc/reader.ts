@@ -2,11 +2,12 @@ import { Service, backoffMs, sleep } from '../infra/runtime/service';
 import { errorMessage, isAbortError, UnrecoverableError } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import type { ChangeSource, SourceSegment, TransactionReceipt } from './change-source';
-import { TransactionRecordBuilder } from './envelope';
+import { messageKey, TransactionRecordBuilder, type TopicRecord } from './envelope';
 import type { KafkaPublisher } from './kafka-publisher';
 import type { Lsn } from './lsn';
 import type { CdcMetrics } from './metrics';
 import { PublishPipeline } from './publish-pipeline';
+import type { SnapshotChunk, Snapshotter } from './snapshotter';
 
 const log = logger('cdc');
 
@@ -15,6 +16,8 @@ export interface CdcReaderOptions {
   publisher: KafkaPublisher;
   topicPrefix: string;
   metrics: CdcMetrics;
+  /** Reads snapshot chunks between watermarks while this reader streams (cdc/snapshotter.ts). */
+  snapshotter?: Snapshotter;
   /** Called as each transaction becomes durable in Kafka (benchmarks use it for exact percentiles). */
   onDurable?: (commitToPublishMs: number, events: number) => void;
 }
@@ -38,9 +41,17 @@ export class CdcReader extends Service {
       try {
         // A fresh pipeline per stream: after a failure nothing queued behind it may be sent.
         const session = new PublishSession(this.options.publisher);
+        // Snapshots run only while this session streams: their chunks wait for the stream's HIGH watermarks.
+        const snapshots = new AbortController();
+        const stopSnapshots = () => snapshots.abort();
+        signal.addEventListener('abort', stopSnapshots, { once: true });
+        const snapshotting = this.options.snapshotter?.run(snapshots.signal).catch(() => undefined);
         try {
           await this.options.source.stream((segment) => this.#publish(session, segment), signal);
         } finally {
+          snapshots.abort();
+          signal.removeEventListener('abort', stopSnapshots);
+          await snapshotting;
           await this.options.publisher.close();
         }
         attempt = -1;
@@ -60,14 +71,16 @@ export class CdcReader extends Service {
     const transaction = session.transactionOf(segment, this.options.topicPrefix);
     const ends = segment.commitEndLsn !== undefined;
     if (ends) session.endTransaction();
-    // Decided at the transaction's first change (its commit LSN is known from BEGIN on).
-    if (transaction.skip === undefined && segment.changes.length > 0) transaction.skip = await session.alreadyPublished(segment.commitLsn);
+    const records = transaction.builder.records(segment.changes);
+    const chunks = this.#snapshotChunks(session, segment, transaction.builder, records);
+    // Decided at the transaction's first records (its commit LSN is known from BEGIN on).
+    if (transaction.skip === undefined && records.length > 0) transaction.skip = await session.alreadyPublished(segment.commitLsn);
     if (transaction.skip === true) {
       // Kafka committed it before the last crash; only the slot's confirmation was lost.
       if (ends) metrics.transactionsSkipped.inc();
+      for (const chunk of chunks) chunk.failed(new Error('snapshot chunk met an already published watermark'));
       return { durable: Promise.resolve() };
     }
-    const records = transaction.builder.records(segment.changes);
     transaction.records += records.length;
     // Counted now: the records themselves must not be kept until the Kafka commit.
     const published = new Map<string, { table: string; op: string; count: number }>();
@@ -84,6 +97,7 @@ export class CdcReader extends Service {
     const { commitTimeMs } = segment;
     receipt.durable.then(
       () => {
+        for (const chunk of chunks) chunk.published();
         for (const { table, op, count } of published.values()) metrics.eventsPublished.inc({ table, op }, count);
         if (!ends) return;
         const commitToPublishMs = Math.max(0, Date.now() - commitTimeMs);
@@ -91,9 +105,44 @@ export class CdcReader extends Service {
         metrics.transactionsPublished.inc();
         this.options.onDurable?.(commitToPublishMs, transaction.records);
       },
-      () => undefined,
+      (error: unknown) => {
+        for (const chunk of chunks) chunk.failed(error);
+      },
     );
     return receipt;
+  }
+
+  /**
+   * DBLog watermarks: the keys of changes seen between a chunk's LOW and HIGH are noted; at HIGH,
+   * the chunk's other rows join this transaction's records as `r` events (a row changed meanwhile
+   * is left to its change event, which is newer). Returns the chunks published with these records.
+   */
+  #snapshotChunks(session: PublishSession, segment: SourceSegment, builder: TransactionRecordBuilder, records: TopicRecord[]): SnapshotChunk[] {
+    if (session.openChunks.size > 0) {
+      for (const change of segment.changes) {
+        for (const row of [change.before, change.after]) {
+          if (!row) continue;
+          const key = messageKey(change.table, row);
+          for (const keys of session.openChunks.values()) keys.add(key);
+        }
+      }
+    }
+    const chunks: SnapshotChunk[] = [];
+    for (const { chunk: id, mark } of segment.marks ?? []) {
+      if (mark === 'low') {
+        session.openChunks.set(id, new Set());
+        continue;
+      }
+      const changed = session.openChunks.get(id) ?? new Set<string>();
+      session.openChunks.delete(id);
+      // Absent when another process (or an earlier incarnation) read it: it is read again.
+      const chunk = this.options.snapshotter?.take(id);
+      if (!chunk) continue;
+      const rows = chunk.rows.filter((row) => !changed.has(messageKey(chunk.table, row)));
+      records.push(...builder.snapshotRecords(chunk.table, rows));
+      chunks.push(chunk);
+    }
+    return chunks;
   }
 }
 
@@ -104,6 +153,8 @@ export class CdcReader extends Service {
  */
 class PublishSession {
   readonly pipeline: PublishPipeline;
+  /** Snapshot chunks between their LOW and HIGH watermarks: the keys changed meanwhile. */
+  readonly openChunks = new Map<string, Set<string>>();
   #published: Promise<Lsn | undefined> | undefined;
   #current: StreamedTransaction | undefined;
 

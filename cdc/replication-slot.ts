@@ -1,7 +1,11 @@
 import type pg from 'pg';
 import { sourcePrimaryKeys, type SourceTable } from '../schema/change-event';
 import { sqlState, UnrecoverableError } from '../infra/runtime/errors';
+import { logger } from '../infra/runtime/log';
 import { parseLsn, type Lsn } from './lsn';
+import { requestSnapshot } from './snapshotter';
+
+const log = logger('cdc');
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -20,8 +24,10 @@ export async function ensurePublication(db: pg.Pool, publication: string): Promi
  * Creates the logical slot unless it exists and returns its confirmed flush LSN: where the stream
  * resumes, since everything before it is already durable in Kafka.
  *
- * A slot that existed once (recorded in "CdcSlot") but is now missing or lost is not recreated:
- * a new slot would start from "now" and silently skip every change since the old one's position.
+ * A slot that existed once (recorded in "CdcSlot") but is now missing, or lost its WAL, cannot
+ * tell what changed since its last position. It is replaced by a new slot that starts with a
+ * snapshot of every tenancy, so the rows as they are now reach Kafka — never a quiet restart from
+ * "now". (Rows deleted in the gap are not in any snapshot: see the README.)
  */
 export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
   const existing = await db.query<{ plugin: string; slot_type: string; confirmed_flush_lsn: string | null; wal_status: string | null }>(
@@ -33,17 +39,33 @@ export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
     if (row.slot_type !== 'logical' || row.plugin !== 'pgoutput') {
       throw new UnrecoverableError('CDC_SLOT_MISMATCH', `slot ${slot} exists but is ${row.slot_type}/${row.plugin}, not logical/pgoutput`, { slot });
     }
-    if (row.wal_status === 'lost') throw slotLost(slot, 'its WAL was removed (wal_status lost)');
+    if (row.wal_status === 'lost') {
+      log.error('replication slot lost its WAL; replacing it and snapshotting every tenancy', { code: 'CDC_SLOT_LOST', slot });
+      await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
+      return createSlot(db, slot);
+    }
     if (row.confirmed_flush_lsn) {
       await recordSlot(db, slot, row.confirmed_flush_lsn);
       return parseLsn(row.confirmed_flush_lsn);
     }
   }
   const known = await db.query<{ createdAtLsn: string }>('SELECT "createdAtLsn" FROM "CdcSlot" WHERE "slotName" = $1', [slot]);
-  if (!row && known.rows[0]) throw slotLost(slot, `it was created at ${known.rows[0].createdAtLsn} and no longer exists`);
+  if (!row && known.rows[0]) {
+    log.error('replication slot is gone; creating a new one and snapshotting every tenancy', { code: 'CDC_SLOT_LOST', slot, createdAtLsn: known.rows[0].createdAtLsn });
+  }
+  return createSlot(db, slot);
+}
+
+async function createSlot(db: pg.Pool, slot: string): Promise<Lsn> {
   try {
     const created = await db.query<{ lsn: string }>("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
-    await recordSlot(db, slot, created.rows[0]!.lsn);
+    await db.query(
+      `INSERT INTO "CdcSlot" ("slotName", "createdAtLsn") VALUES ($1, $2)
+       ON CONFLICT ("slotName") DO UPDATE SET "createdAtLsn" = excluded."createdAtLsn", "createdAt" = now()`,
+      [slot, created.rows[0]!.lsn],
+    );
+    // Rows that existed before the slot are not in its stream: a new slot starts with a snapshot.
+    await requestSnapshot(db, slot, null);
     return parseLsn(created.rows[0]!.lsn);
   } catch (error: unknown) {
     // 42710 duplicate_object: another reader created it a moment ago.
@@ -54,16 +76,6 @@ export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
 
 async function recordSlot(db: pg.Pool, slot: string, lsn: string): Promise<void> {
   await db.query('INSERT INTO "CdcSlot" ("slotName", "createdAtLsn") VALUES ($1, $2) ON CONFLICT DO NOTHING', [slot, lsn]);
-}
-
-function slotLost(slot: string, why: string): UnrecoverableError {
-  return new UnrecoverableError(
-    'CDC_SLOT_LOST',
-    `replication slot ${slot} is unusable: ${why}. Changes since its last confirmed position may be missing from Kafka, ` +
-      'and re-snapshotting is not built yet (cdc_replication_slot_condition and /health show this state). To accept that and start streaming from now, drop the slot if it still exists ' +
-      `and DELETE FROM "CdcSlot" WHERE "slotName" = '${slot}'.`,
-    { slot },
-  );
 }
 
 /** The envelope's message keys assume the contract's primary keys: check them against the catalog. */

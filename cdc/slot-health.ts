@@ -75,7 +75,7 @@ export class CdcHealthMonitor {
     private readonly slot: string,
   ) {}
 
-  /** The reader stopped for good (a lost slot, a schema mismatch): health says why. */
+  /** The reader stopped for good (a schema mismatch, a slot of the wrong kind): health says why. */
   failed(error: unknown): void {
     this.#failure = error;
   }

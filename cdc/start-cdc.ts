@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { RowImage, SourceTable } from '../schema/change-event';
 import type { Registry } from 'prom-client';
 import type { EnvConfig } from '../schema/env-config';
 import { kafkaClient } from '../infra/runtime/kafka-client';
@@ -7,11 +8,12 @@ import { CdcMetrics } from './metrics';
 import { PgChangeSource } from './pg-change-source';
 import { CdcReader } from './reader';
 import { readSlotHealth } from './slot-health';
+import { Snapshotter } from './snapshotter';
 import { TenantTopics } from './tenant-topics';
 
 export type CdcConfig = Pick<
   EnvConfig,
-  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'KAFKA_TOPIC_REPLICATION_FACTOR' | 'CDC_HEARTBEAT_INTERVAL_MS'
+  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'KAFKA_TOPIC_REPLICATION_FACTOR' | 'CDC_HEARTBEAT_INTERVAL_MS' | 'CDC_SNAPSHOT_CHUNK_ROWS'
 >;
 
 export interface RunningCdc {
@@ -23,7 +25,11 @@ export interface RunningCdc {
 export async function startCdc(
   config: CdcConfig,
   registry: Registry,
-  observe?: { onDurable?: (commitToPublishMs: number, events: number) => void },
+  observe?: {
+    onDurable?: (commitToPublishMs: number, events: number) => void;
+    /** Runs between a snapshot chunk's read and its HIGH watermark (tests). */
+    afterSnapshotRead?: (table: SourceTable, rows: readonly RowImage[]) => Promise<void>;
+  },
 ): Promise<RunningCdc> {
   const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-cdc-${config.CDC_SLOT}`);
   const admin = kafka.admin();
@@ -35,7 +41,7 @@ export async function startCdc(
     publication: config.CDC_PUBLICATION,
     heartbeatIntervalMs: config.CDC_HEARTBEAT_INTERVAL_MS,
   });
-  // The slot gauges keep reporting after a failed start (a lost slot is exactly when they matter),
+  // The slot gauges keep reporting after a failed start (when something is wrong is when they matter),
   // so they sample through a pool of their own that such a failure leaves open.
   const slotPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
   slotPool.on('error', () => undefined);
@@ -49,7 +55,8 @@ export async function startCdc(
   }
   const topics = new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR);
   const publisher = new KafkaPublisher(kafka, admin, topics, positionRecord(config.CDC_TOPIC_PREFIX, config.CDC_SLOT));
-  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics, ...observe }).start();
+  const snapshotter = new Snapshotter(source.catalog, config.CDC_SLOT, config.CDC_SNAPSHOT_CHUNK_ROWS, observe?.afterSnapshotRead);
+  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics, snapshotter, onDurable: observe?.onDurable }).start();
 
   return {
     reader,

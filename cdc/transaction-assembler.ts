@@ -2,6 +2,7 @@ import type { Pgoutput } from 'pg-logical-replication';
 import type { RowImage, SourceTable } from '../schema/change-event';
 import type { SourceChange, SourceSegment, SourceTransactionInfo } from './change-source';
 import { parseLsn, type Lsn } from './lsn';
+import { snapshotMarkSchema, snapshotPrefix, type SnapshotMark } from './snapshotter';
 
 const publishedTables: ReadonlySet<string> = new Set<SourceTable>(['ProjectUser', 'ContactChannel']);
 
@@ -24,7 +25,7 @@ export const defaultSegmentChanges = 1_000;
  * connection and is fed one decoded message at a time.
  */
 export class TransactionAssembler {
-  #current: { info: SourceTransactionInfo; changes: SourceChange[] } | undefined;
+  #current: { info: SourceTransactionInfo; changes: SourceChange[]; marks: SnapshotMark[] } | undefined;
 
   constructor(
     private readonly database: string,
@@ -40,7 +41,15 @@ export class TransactionAssembler {
         this.#current = {
           info: { xid: message.xid, commitLsn: parseLsn(message.commitLsn), commitTimeMs: Number((message.commitTime as bigint) / 1000n), database: this.database },
           changes: [],
+          marks: [],
         };
+        return undefined;
+      }
+      case 'message': {
+        // Transactional logical messages: heartbeats (ignored) and snapshot watermarks.
+        if (!message.transactional || message.prefix !== snapshotPrefix) return undefined;
+        const mark = snapshotMarkSchema.safeParse(parseJson(Buffer.from(message.content).toString('utf8')));
+        if (mark.success) this.#requireTransaction('message').marks.push(mark.data);
         return undefined;
       }
       case 'insert':
@@ -59,7 +68,7 @@ export class TransactionAssembler {
         const current = this.#requireTransaction('commit');
         this.#current = undefined;
         if (message.commitEndLsn === null) throw new ProtocolError(`COMMIT of xid ${current.info.xid} without an end LSN`);
-        return { ...current.info, changes: current.changes, commitEndLsn: parseLsn(message.commitEndLsn) };
+        return { ...current.info, changes: current.changes, commitEndLsn: parseLsn(message.commitEndLsn), ...(current.marks.length > 0 ? { marks: current.marks } : {}) };
       }
       default:
         // relation, type and origin messages only feed the parser's caches; truncate is not
@@ -68,9 +77,17 @@ export class TransactionAssembler {
     }
   }
 
-  #requireTransaction(what: string): { info: SourceTransactionInfo; changes: SourceChange[] } {
+  #requireTransaction(what: string): { info: SourceTransactionInfo; changes: SourceChange[]; marks: SnapshotMark[] } {
     if (!this.#current) throw new ProtocolError(`${what} outside a transaction`);
     return this.#current;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -99,7 +99,7 @@ function healthPool(databaseUrl: string): pg.Pool {
 }
 
 /**
- * Starts the reader; when it cannot run (a lost slot, a schema mismatch) or stops for such a
+ * Starts the reader; when it cannot run (a schema mismatch, a slot of the wrong kind) or stops for such a
  * reason later, the process stays up and says so on /health (503) and in the metrics, instead of
  * exiting into a restart loop that would fail the same way: these need an operator.
  */

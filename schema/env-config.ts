@@ -25,6 +25,8 @@ export const envConfigSchema = z.object({
    * passes through the slot like any commit, so the slot's position moves on even when only
    * tables outside the publication are written, and their WAL is not retained. 0 turns it off.
    */
+  /** Rows per snapshot chunk (read between two watermarks, published at once). */
+  CDC_SNAPSHOT_CHUNK_ROWS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   CDC_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
   /** Topics are `<prefix>.<tenancyId>`. */
   CDC_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'Kafka topic characters only').default('stack.cdc'),

@@ -1,9 +1,18 @@
 import { Hono } from 'hono';
 import type { ApiEnv } from '../api-env';
+import { emptyBody, parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
 
-/** The project's external databases and how their sync is doing (state, applied offset, last error). */
-export const syncStatusRoutes = new Hono<ApiEnv>().get('/internal/db-sync/status', requireAccess('admin'), (c) => {
+/** The project's external databases: how their sync is doing (state, applied offset, last error), and a re-snapshot on request. */
+export const syncStatusRoutes = new Hono<ApiEnv>()
+  .post('/internal/db-sync/resnapshot', requireAccess('admin'), async (c) => {
+    await parseBody(c, emptyBody);
+    // The reader publishes the tenancy's rows as `r` events while streaming goes on; the sink
+    // upserts them into every external database of the tenancy.
+    const id = await c.get('deps').requestSnapshot(c.get('project').tenancyId);
+    return c.json({ snapshot_id: id }, 202);
+  })
+  .get('/internal/db-sync/status', requireAccess('admin'), (c) => {
   const { syncStatus } = c.get('deps');
   const { tenancyId } = c.get('project');
   if (!syncStatus) return c.json({ sink_running_in_this_process: false, external_databases: [] });

@@ -30,6 +30,7 @@ export class PartProcess {
       CDC_PUBLICATION: this.config.CDC_PUBLICATION,
       CDC_TOPIC_PREFIX: this.config.CDC_TOPIC_PREFIX,
       CDC_HEARTBEAT_INTERVAL_MS: String(this.config.CDC_HEARTBEAT_INTERVAL_MS),
+      CDC_SNAPSHOT_CHUNK_ROWS: String(this.config.CDC_SNAPSHOT_CHUNK_ROWS),
       SINK_GROUP_PREFIX: this.config.SINK_GROUP_PREFIX,
       SINK_CONFIG_POLL_MS: String(this.config.SINK_CONFIG_POLL_MS),
       SINK_SESSION_TIMEOUT_MS: String(this.config.SINK_SESSION_TIMEOUT_MS),

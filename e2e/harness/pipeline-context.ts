@@ -76,10 +76,10 @@ export class PipelineContext {
   /** The in-process cdc reader's metrics (a fresh registry per start). */
   cdcRegistry = new Registry();
 
-  async startCdc(): Promise<void> {
+  async startCdc(observe?: Parameters<typeof startCdc>[2]): Promise<void> {
     if (!this.#cdc) {
       this.cdcRegistry = new Registry();
-      this.#cdc = await startCdc(this.config, this.cdcRegistry);
+      this.#cdc = await startCdc(this.config, this.cdcRegistry, observe);
     }
   }
 
