@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../infra/wait-for';
 import { changeEventSchema } from '../schema/change-event';
 import { expectConverged } from './harness/oracle';
+import { PartProcess } from './harness/part-process';
 import { PipelineContext } from './harness/pipeline-context';
 import { SeededRandom } from './harness/seeded-random';
 import { withClient } from './harness/test-services';
@@ -63,6 +64,39 @@ describe('snapshots', () => {
     const state = await expectConverged(ctx.internal, project.tenancyId, external);
     expect(state.users.some((user) => user.display_name === 'changed-during-chunk')).toBe(true);
     expect(state.users).toHaveLength(49);
+  });
+
+  it('resumes after the reader is killed mid-snapshot, at the chunk where it stopped', { timeout: 180_000 }, async () => {
+    await using ctx = await PipelineContext.open({ CDC_SNAPSHOT_CHUNK_ROWS: '20' });
+    const project = await ctx.createProject();
+    await ctx.insertUsers(project.tenancyId, 1_000, 'pre-');
+    const reader = new PartProcess('cdc', ctx.config);
+    const progress = async () =>
+      (await ctx.internal.query<{ state: string; sourceTable: string; lastKey: string[] | null }>(`SELECT state, "sourceTable", "lastKey" FROM "CdcSnapshot" WHERE "slotName" = $1`, [ctx.name])).rows[0];
+    reader.start();
+    try {
+      // Killed once a good part is saved: starting over would publish those 300+ rows again.
+      const saved = async () => {
+        const at = await progress();
+        if (!at?.lastKey || at.sourceTable !== 'ProjectUser') return at?.sourceTable === 'ContactChannel' ? Infinity : 0;
+        const done = await ctx.internal.query<{ n: number }>(`SELECT count(*)::int AS n FROM "ProjectUser" WHERE ("tenancyId", "projectUserId") <= ($1::uuid, $2::uuid)`, at.lastKey);
+        return done.rows[0]!.n;
+      };
+      await waitFor('the snapshot to save 300 rows', async () => (await saved()) >= 300, { timeoutMs: 60_000, intervalMs: 20 });
+      await reader.kill();
+      const atKill = await progress();
+      expect(atKill?.state).toBe('pending');
+      reader.start();
+      await waitFor('the snapshot to finish', async () => (await progress())?.state === 'done', { timeoutMs: 120_000 });
+    } finally {
+      await reader.stop();
+    }
+    // Every user and channel arrived as an r event; at most the chunks in flight at the kill came twice.
+    const rows = 2_000;
+    const records = await ctx.readTopic(project.tenancyId, (found) => new Set(found.filter((record) => record.value?.includes('"op":"r"')).map((record) => record.key)).size >= rows, 60_000);
+    const reads = records.filter((record) => record.value?.includes('"op":"r"'));
+    expect(new Set(reads.map((record) => record.key)).size).toBe(rows);
+    expect(reads.length - rows).toBeLessThanOrEqual(2 * 20);
   });
 
   it('a re-snapshot of one tenancy, asked for on the admin endpoint while streaming, repairs its databases and publishes nothing for the others', async () => {
