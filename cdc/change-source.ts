@@ -57,5 +57,6 @@ export interface TransactionReceipt {
  * last consumed transaction (from its first segment).
  */
 export interface ChangeSource {
-  stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void>;
+  /** `onStreaming` runs once the source holds its slot and streams (a standby never gets there). */
+  stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal, onStreaming?: () => void): Promise<void>;
 }

@@ -51,7 +51,7 @@ export class PgChangeSource implements ChangeSource {
     return ensureSlot(this.#catalog, this.options.slot);
   }
 
-  async stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal): Promise<void> {
+  async stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal, onStreaming?: () => void): Promise<void> {
     signal.throwIfAborted();
     let confirmedLsn: Lsn = await this.prepare();
     const database = new URL(this.options.connectionString).pathname.slice(1);
@@ -118,6 +118,8 @@ export class PgChangeSource implements ChangeSource {
         if (shouldRespond) void replication.acknowledge(formatLsn(confirmedLsn)).catch((error: unknown) => finish(error));
       });
       replication.on('error', (error: Error) => finish(error));
+      // Postgres accepted START_REPLICATION: this process holds the slot now.
+      replication.on('start', () => onStreaming?.());
 
       // Starting at 0/0 makes Postgres resume at the slot's confirmed flush LSN.
       replication.subscribe(new EnvelopePgoutputPlugin([this.options.publication]), this.options.slot, '0/0').then(

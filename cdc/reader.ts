@@ -41,13 +41,17 @@ export class CdcReader extends Service {
       try {
         // A fresh pipeline per stream: after a failure nothing queued behind it may be sent.
         const session = new PublishSession(this.options.publisher);
-        // Snapshots run only while this session streams: their chunks wait for the stream's HIGH watermarks.
+        // Snapshots run only while this session streams (their chunks wait for the stream's HIGH
+        // watermarks), and only once it holds the slot: a standby must not read chunks.
         const snapshots = new AbortController();
         const stopSnapshots = () => snapshots.abort();
         signal.addEventListener('abort', stopSnapshots, { once: true });
-        const snapshotting = this.options.snapshotter?.run(snapshots.signal).catch(() => undefined);
+        let snapshotting: Promise<void> | undefined;
+        const startSnapshots = () => {
+          snapshotting ??= this.options.snapshotter?.run(snapshots.signal).catch(() => undefined);
+        };
         try {
-          await this.options.source.stream((segment) => this.#publish(session, segment), signal);
+          await this.options.source.stream((segment) => this.#publish(session, segment), signal, startSnapshots);
         } finally {
           snapshots.abort();
           signal.removeEventListener('abort', stopSnapshots);
