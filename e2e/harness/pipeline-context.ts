@@ -76,11 +76,21 @@ export class PipelineContext {
   /** The in-process cdc reader's metrics (a fresh registry per start). */
   cdcRegistry = new Registry();
 
+  /**
+   * Starts the reader and waits until the snapshot a new slot begins with is done, so that a test's
+   * first writes are streamed, not also read by that snapshot (tests of snapshots insert their
+   * rows before starting the reader).
+   */
   async startCdc(observe?: Parameters<typeof startCdc>[2]): Promise<void> {
     if (!this.#cdc) {
       this.cdcRegistry = new Registry();
       this.#cdc = await startCdc(this.config, this.cdcRegistry, observe);
     }
+    await waitFor(
+      'the reader’s snapshots to finish',
+      async () => (await this.internal.query(`SELECT 1 FROM "CdcSnapshot" WHERE "slotName" = $1 AND state = 'pending'`, [this.name])).rowCount === 0,
+      { timeoutMs: 120_000, intervalMs: 50 },
+    );
   }
 
   async stopCdc(): Promise<void> {
