@@ -9,6 +9,7 @@ import { loadConfig, type EnvConfig } from '../../schema/env-config';
 import { migrateInternalDatabase } from '../../schema/migrate';
 import { SecretBox } from '../../schema/secret-box';
 import { startSink, type RunningSink } from '../../sinks/start-sink';
+import { deleteTopicsWithPrefix } from '../harness/topic-cleanup';
 
 /** Everything a benchmark runs against: real local services (the test profile), fresh databases. */
 export interface BenchSetup {
@@ -83,20 +84,9 @@ export async function benchSetup(): Promise<BenchSetup> {
       await internal.end();
       await admin(internalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await admin(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-      await deleteTopics(config, `${config.CDC_TOPIC_PREFIX}.`).catch(() => undefined);
+      await deleteTopicsWithPrefix(config.KAFKA_BROKERS, [`${config.CDC_TOPIC_PREFIX}.`]).catch(() => undefined);
     },
   };
-}
-
-async function deleteTopics(config: EnvConfig, prefix: string): Promise<void> {
-  const kafkaAdmin = kafkaClient(config.KAFKA_BROKERS, 'bench-cleanup').admin();
-  await kafkaAdmin.connect();
-  try {
-    const topics = (await kafkaAdmin.listTopics()).filter((topic) => topic.startsWith(prefix));
-    for (let start = 0; start < topics.length; start += 500) await kafkaAdmin.deleteTopics({ topics: topics.slice(start, start + 500) });
-  } finally {
-    await kafkaAdmin.disconnect();
-  }
 }
 
 /** The end offset of the bench tenant's topic: how many records the cdc reader has published. */

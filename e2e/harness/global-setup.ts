@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { describeLocalServices, upLocalServices } from '../../infra/local-services';
 import { localSettings } from '../../infra/local-settings';
-import { kafkaClient } from '../../infra/runtime/kafka-client';
+import { deleteTopicsWithPrefix } from './topic-cleanup';
 import { migrateInternalDatabase } from '../../schema/migrate';
 import { templateDatabase, type TestServices } from './test-services';
 
@@ -26,21 +26,6 @@ async function dropLeftovers(adminUrl: string): Promise<void> {
 }
 
 /**
- * Deletes topics that tests and benchmarks which did not finish left behind: a broker with
- * thousands of idle partitions is slower at everything, which would distort timing tests.
- */
-async function dropLeftoverTopics(brokers: string): Promise<void> {
-  const admin = kafkaClient(brokers.split(','), 'test-setup').admin();
-  await admin.connect();
-  try {
-    const stale = (await admin.listTopics()).filter((topic) => topic.startsWith('test.t_') || topic.startsWith('bench.bench_'));
-    for (let start = 0; start < stale.length; start += 500) await admin.deleteTopics({ topics: stale.slice(start, start + 500) });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/**
  * Starts (or finds running) the test profile's services, and migrates a template database once;
  * each test then copies it into a database of its own.
  */
@@ -51,7 +36,8 @@ export default async function setup(project: TestProject): Promise<void> {
   const externalAdminUrl = services.env.EXTERNAL_DATABASE_ADMIN_URL!;
   await dropLeftovers(internalAdminUrl);
   await dropLeftovers(externalAdminUrl);
-  await dropLeftoverTopics(services.env.KAFKA_BROKERS!);
+  // Topics of tests and benchmarks that did not finish.
+  await deleteTopicsWithPrefix(services.env.KAFKA_BROKERS!.split(','), ['test.t_', 'bench.bench_']);
   const admin = new pg.Client({ connectionString: internalAdminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${templateDatabase}"`);

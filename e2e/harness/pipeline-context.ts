@@ -7,6 +7,7 @@ import { createApiDependencies } from '../../api/dependencies';
 import { internalDatabasePool } from '../../api/start-api';
 import { startCdc, type RunningCdc } from '../../cdc/start-cdc';
 import { kafkaClient } from '../../infra/runtime/kafka-client';
+import { deleteTopicsWithPrefix } from './topic-cleanup';
 import { waitFor } from '../../infra/wait-for';
 import { loadConfig, type EnvConfig } from '../../schema/env-config';
 import { startSink, type RunningSink } from '../../sinks/start-sink';
@@ -268,11 +269,7 @@ export class PipelineContext {
     ).catch(() => undefined);
     await dropDatabase(services.internalAdminUrl, this.name).catch(() => undefined);
     for (const database of this.#externalDatabases) await dropDatabase(services.externalAdminUrl, database).catch(() => undefined);
-    const admin = kafkaClient(this.config.KAFKA_BROKERS, `${this.name}-cleanup`).admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${this.config.CDC_TOPIC_PREFIX}.`));
-    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await deleteTopicsWithPrefix(this.config.KAFKA_BROKERS, [`${this.config.CDC_TOPIC_PREFIX}.`]).catch(() => undefined);
   }
 }
 
