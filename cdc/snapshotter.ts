@@ -134,14 +134,20 @@ export class Snapshotter {
     await this.#mark(chunk, 'low');
     const { rows, keys } = await this.#read(table, tenancyId, after);
     await this.afterRead?.(table, rows);
+    // A listener added to an already aborted signal never runs: the chunk would wait forever.
+    signal.throwIfAborted();
     const published = new Promise<void>((resolve, reject) => {
       this.#chunks.set(chunk, { table, rows, published: resolve, failed: reject });
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
-    await this.#mark(chunk, 'high');
+    // It may fail while HIGH is still being written; that rejection is awaited just below.
+    published.catch(() => undefined);
+    const abort = () => this.#chunks.get(chunk)?.failed(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
     try {
+      await this.#mark(chunk, 'high');
       await published;
     } finally {
+      signal.removeEventListener('abort', abort);
       this.#chunks.delete(chunk);
     }
     return { rows: rows.length, keys };

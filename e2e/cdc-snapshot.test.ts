@@ -1,4 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { startCdc, type RunningCdc } from '../cdc/start-cdc';
 import { waitFor } from '../infra/wait-for';
 import { changeEventSchema } from '../schema/change-event';
 import { expectConverged } from './harness/oracle';
@@ -64,6 +67,28 @@ describe('snapshots', () => {
     const state = await expectConverged(ctx.internal, project.tenancyId, external);
     expect(state.users.some((user) => user.display_name === 'changed-during-chunk')).toBe(true);
     expect(state.users).toHaveLength(49);
+  });
+
+  it('stopping the reader while a chunk waits for its HIGH watermark ends at once, and the snapshot finishes at the next start', async () => {
+    await using ctx = await PipelineContext.open({ CDC_SNAPSHOT_CHUNK_ROWS: '20' });
+    const project = await ctx.createProject();
+    await ctx.insertUsers(project.tenancyId, 100, 'pre-');
+    let stopped: Promise<void> | undefined;
+    let running: RunningCdc | undefined;
+    running = await startCdc(ctx.config, new Registry(), {
+      // The stop lands between a chunk's read and its HIGH watermark.
+      afterSnapshotRead: async () => {
+        stopped ??= running?.stop();
+      },
+    });
+    await waitFor('a chunk to be read', async () => stopped !== undefined, { timeoutMs: 60_000, intervalMs: 20 });
+    const outcome = await Promise.race([stopped!.then(() => 'stopped'), delay(15_000).then(() => 'still stopping after 15 s')]);
+    expect(outcome).toBe('stopped');
+    await ctx.startCdc();
+    const state = await ctx.internal.query<{ state: string }>(`SELECT state FROM "CdcSnapshot" WHERE "slotName" = $1`, [ctx.name]);
+    expect(state.rows.map((row) => row.state)).toEqual(['done']);
+    const records = await ctx.readTopic(project.tenancyId, (found) => new Set(found.filter((record) => record.value?.includes('"op":"r"')).map((record) => record.key)).size >= 200);
+    expect(new Set(records.filter((record) => record.value?.includes('"op":"r"')).map((record) => record.key)).size).toBe(200);
   });
 
   it('resumes after the reader is killed mid-snapshot, at the chunk where it stopped', { timeout: 180_000 }, async () => {
