@@ -25,7 +25,8 @@ const tick = async () => {
 describe('PublishPipeline', () => {
   it('groups the transactions that commit while a send is in flight into one Kafka transaction, keeping order', async () => {
     const { calls, target, log } = controllableTarget();
-    const pipeline = new PublishPipeline(target);
+    // A clock that stands still: the Kafka transaction never counts as open for long.
+    const pipeline = new PublishPipeline(target, { now: () => 0 });
     const first = await pipeline.submit(records('a'), 1n);
     const second = await pipeline.submit(records('b'), 2n);
     const third = await pipeline.submit(records('c'), 3n);
@@ -104,7 +105,7 @@ describe('PublishPipeline', () => {
 
   it('applies backpressure by bytes, counting what is being sent', async () => {
     const { calls, target } = controllableTarget();
-    const pipeline = new PublishPipeline(target, 100, 1_000);
+    const pipeline = new PublishPipeline(target, { maxQueuedBytes: 100, maxSendBytes: 1_000 });
     const first = await pipeline.submit(records('a', 60), 1n);
     await tick();
     let admitted = false;
@@ -125,5 +126,58 @@ describe('PublishPipeline', () => {
     await tick();
     for (const call of calls) call.release();
     await (await second).durable;
+  });
+
+  it('commits a Kafka transaction open for commitAfterMs at the next transaction end, even while more is queued', async () => {
+    const { calls, target, log } = controllableTarget();
+    let clock = 0;
+    const pipeline = new PublishPipeline(target, { commitAfterMs: 10, now: () => clock });
+    await pipeline.submit(records('a'), 1n);
+    await tick();
+    await pipeline.submit(records('b'), 2n);
+    await pipeline.submit(records('c'), 3n);
+    clock = 4;
+    calls[0]!.release();
+    await tick();
+    // Opened at 0, 4 ms ago: b and c join it.
+    expect(log()).toEqual([
+      { kind: 'send', keys: ['a'] },
+      { kind: 'send', keys: ['b', 'c'] },
+    ]);
+    const fourth = await pipeline.submit(records('d'), 4n);
+    clock = 12;
+    calls[1]!.release();
+    await tick();
+    // 12 ms open: it commits at c although d waits; d starts the next Kafka transaction.
+    expect(log().at(-1)).toEqual({ kind: 'commit', position: 3n });
+    calls[2]!.release();
+    await tick();
+    expect(log().at(-1)).toEqual({ kind: 'send', keys: ['d'] });
+    calls[3]!.release();
+    await tick();
+    expect(log().at(-1)).toEqual({ kind: 'commit', position: 4n });
+    calls[4]!.release();
+    await fourth.durable;
+  });
+
+  it('commits a Kafka transaction holding commitAfterBytes at the next transaction end, even while more is queued', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target, { commitAfterBytes: 100, maxSendBytes: 60, now: () => 0 });
+    await pipeline.submit(records('a', 50), 1n);
+    await pipeline.submit(records('b', 50), 2n);
+    await pipeline.submit(records('c', 50), 3n);
+    await pipeline.submit(records('d', 50), 4n);
+    for (let step = 0; step < 3; step++) {
+      await tick();
+      calls.at(-1)!.release();
+    }
+    await tick();
+    // 51 + 51 bytes sent reach 100: the Kafka transaction commits at b, c and d wait for the next.
+    expect(log()).toEqual([
+      { kind: 'send', keys: ['a'] },
+      { kind: 'send', keys: ['b'] },
+      { kind: 'commit', position: 2n },
+      { kind: 'send', keys: ['c'] },
+    ]);
   });
 });

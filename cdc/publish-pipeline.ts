@@ -37,6 +37,18 @@ function sizeOf(records: readonly TopicRecord[]): number {
   return records.reduce((total, record) => total + record.key.length + (record.value?.length ?? 0), 0);
 }
 
+export interface PublishPipelineOptions {
+  /** Most bytes of records waiting to be sent; beyond it `submit` applies backpressure. */
+  maxQueuedBytes?: number;
+  /** Most bytes of records in one send. */
+  maxSendBytes?: number;
+  /** A Kafka transaction commits at the next source transaction's end once it holds this much… */
+  commitAfterBytes?: number;
+  /** …or once it has been open this long, even while more is queued (latency under steady load). */
+  commitAfterMs?: number;
+  now?: () => number;
+}
+
 /**
  * Between the reader and Kafka. Records go out as they come (a huge source transaction streams
  * through in bounded memory) into one open Kafka transaction, which commits only where a source
@@ -56,15 +68,24 @@ export class PublishPipeline {
   #failure: unknown;
   readonly #roomWaiters: (() => void)[] = [];
 
+  readonly #maxQueuedBytes: number;
+  readonly #maxSendBytes: number;
+  readonly #commitAfterBytes: number;
+  readonly #commitAfterMs: number;
+  readonly #now: () => number;
+  /** When the open Kafka transaction got its first records. */
+  #openedAt: number | undefined;
+
   constructor(
     private readonly target: TransactionalTarget,
-    /** Most bytes of records waiting to be sent; beyond it `submit` applies backpressure. */
-    private readonly maxQueuedBytes = 8 * 1024 * 1024,
-    /** Most bytes of records in one send. */
-    private readonly maxSendBytes = 4 * 1024 * 1024,
-    /** A Kafka transaction commits at the next source transaction's end once it holds this much. */
-    private readonly commitAfterBytes = 16 * 1024 * 1024,
-  ) {}
+    options: PublishPipelineOptions = {},
+  ) {
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? 8 * 1024 * 1024;
+    this.#maxSendBytes = options.maxSendBytes ?? 4 * 1024 * 1024;
+    this.#commitAfterBytes = options.commitAfterBytes ?? 16 * 1024 * 1024;
+    this.#commitAfterMs = options.commitAfterMs ?? 10;
+    this.#now = options.now ?? (() => performance.now());
+  }
 
   /**
    * Waits for room in the queue, then returns the promise of the records' durability. `endsAt` is
@@ -73,7 +94,7 @@ export class PublishPipeline {
   async submit(records: readonly TopicRecord[], endsAt?: Lsn): Promise<{ durable: Promise<void> }> {
     if (this.#failure !== undefined) throw this.#failure;
     const bytes = sizeOf(records);
-    while (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.maxQueuedBytes) {
+    while (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxQueuedBytes) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
       if (this.#failure !== undefined) throw this.#failure;
     }
@@ -86,6 +107,10 @@ export class PublishPipeline {
     this.#queuedBytes += bytes;
     void this.#drain();
     return { durable };
+  }
+
+  #openFor(): number {
+    return this.#openedAt === undefined ? 0 : this.#now() - this.#openedAt;
   }
 
   /** Sent (or failed) records no longer count against the queue's bound. */
@@ -102,26 +127,31 @@ export class PublishPipeline {
       while (this.#queue.length > 0 && this.#failure === undefined) {
         const group: Pending[] = [];
         let groupBytes = 0;
-        while (this.#queue.length > 0 && (group.length === 0 || groupBytes + this.#queue[0]!.bytes <= this.maxSendBytes)) {
+        while (this.#queue.length > 0 && (group.length === 0 || groupBytes + this.#queue[0]!.bytes <= this.#maxSendBytes)) {
           const next = this.#queue.shift()!;
           group.push(next);
           groupBytes += next.bytes;
         }
         try {
           const records = group.flatMap((pending) => pending.records);
-          if (records.length > 0) await this.target.send(records);
+          if (records.length > 0) {
+            this.#openedAt ??= this.#now();
+            await this.target.send(records);
+          }
           for (const pending of group) pending.records = [];
           this.#release(groupBytes);
+          this.#sentBytes += groupBytes;
           groupBytes = 0;
           this.#sent.push(...group);
-          this.#sentBytes += groupBytes;
           const endsAt = group.at(-1)!.endsAt;
-          // Commit where a source transaction ends, once nothing else is waiting to join (or the
-          // Kafka transaction is large): a half-sent source transaction never commits.
-          if (endsAt !== undefined && (this.#queue.length === 0 || this.#sentBytes >= this.commitAfterBytes)) {
+          // Commit where a source transaction ends (a half-sent one never commits), once nothing
+          // else is waiting to join, or the Kafka transaction is large or has been open a while:
+          // under a steady stream the queue is rarely empty, and latency must stay bounded.
+          if (endsAt !== undefined && (this.#queue.length === 0 || this.#sentBytes >= this.#commitAfterBytes || this.#openFor() >= this.#commitAfterMs)) {
             if (this.#sent.some((pending) => pending.hasRecords)) await this.target.commit(endsAt);
             const committed = this.#sent;
             this.#sent = [];
+            this.#openedAt = undefined;
             this.#sentBytes = 0;
             for (const pending of committed) pending.resolve();
           }
@@ -129,6 +159,7 @@ export class PublishPipeline {
           this.#failure = error;
           // The open Kafka transaction is lost with everything in it, and nothing after it may go.
           const failed = new Set([...this.#sent.splice(0), ...group, ...this.#queue.splice(0)]);
+          this.#openedAt = undefined;
           this.#sentBytes = 0;
           for (const pending of failed) pending.reject(error);
         } finally {
