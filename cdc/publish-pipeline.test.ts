@@ -180,4 +180,32 @@ describe('PublishPipeline', () => {
       { kind: 'send', keys: ['c'] },
     ]);
   });
+
+  it('ends a send at the first transaction end once the Kafka transaction holds commitAfterBytes, so it can commit there', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target, { commitAfterBytes: 100, maxSendBytes: 1_000, now: () => 0 });
+    await pipeline.submit(records('x'), 1n);
+    await tick();
+    // Two transactions of two segments each queue up behind x's send.
+    await pipeline.submit(records('a1', 50));
+    await pipeline.submit(records('a2', 50), 2n);
+    await pipeline.submit(records('b1', 50));
+    const last = await pipeline.submit(records('b2', 50), 3n);
+    calls[0]!.release();
+    await tick();
+    calls[1]!.release();
+    await tick();
+    expect(log()).toEqual([
+      { kind: 'send', keys: ['x'] },
+      { kind: 'send', keys: ['a1', 'a2'] },
+      { kind: 'commit', position: 2n },
+    ]);
+    calls[2]!.release();
+    await tick();
+    expect(log().at(-1)).toEqual({ kind: 'send', keys: ['b1', 'b2'] });
+    calls[3]!.release();
+    await tick();
+    calls[4]!.release();
+    await last.durable;
+  });
 });

@@ -131,6 +131,10 @@ export class PublishPipeline {
           const next = this.#queue.shift()!;
           group.push(next);
           groupBytes += next.bytes;
+          // A Kafka transaction that holds enough ends with the next source transaction: without
+          // this cut, a steady backlog of multi-segment transactions could keep it open for as
+          // long as the backlog lasts, past Kafka's transaction timeout.
+          if (next.endsAt !== undefined && this.#sentBytes + groupBytes >= this.#commitAfterBytes) break;
         }
         try {
           const records = group.flatMap((pending) => pending.records);
