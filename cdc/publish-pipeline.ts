@@ -46,6 +46,7 @@ export interface PublishPipelineOptions {
   commitAfterBytes?: number;
   /** …or once it has been open this long, even while more is queued (latency under steady load). */
   commitAfterMs?: number;
+  /** The clock `commitAfterMs` is measured with, in ms (tests bring their own). */
   now?: () => number;
 }
 

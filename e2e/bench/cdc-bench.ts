@@ -102,8 +102,8 @@ async function main(): Promise<void> {
     await setup.internal.query(`INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") VALUES ($1, gen_random_uuid(), $2)`, [setup.tenancyId, name]);
   };
   try {
-    // Latency first, on a quiet system (after a bulk load, Postgres's autovacuum and checkpoint
-    // would be measured too). Transactions without events (heartbeats) are not part of it.
+    // Latency first, on a quiet system: right after a bulk load, Postgres itself hands committed
+    // changes over more slowly for a while. Transactions without events (heartbeats) do not count.
     const cdc = await setup.startCdc({ onDurable: (ms, events) => measuring && events > 0 && latencies.length < latencyEvents && latencies.push(ms) });
     // Warm-up at the same rate: the broker's JIT and the reader's code paths, not measured.
     await paced(latencyWarmUpEvents, 1_000, (index) => insertOne(`warm-${index}`));
