@@ -19,6 +19,18 @@ export interface PgChangeSourceOptions {
 export const heartbeatPrefix = 'stack-sync-heartbeat';
 
 /**
+ * Tells Postgres that everything before `end` (a commit record's end, exclusive) is flushed.
+ * pg-logical-replication's `acknowledge` reports the LSN it is given plus one, as if given the
+ * last byte; the next transaction's commit record may start exactly at `end`, and a slot
+ * confirmed one byte past it skips that transaction at the next start (a crash test lost
+ * committed deletes that way). So it is given the last byte.
+ */
+async function confirmFlushedUpTo(replication: LogicalReplicationService, end: Lsn): Promise<void> {
+  if (end <= 0n) return;
+  await replication.acknowledge(formatLsn(end - 1n));
+}
+
+/**
  * The WAL of the internal database through a pgoutput logical slot (pg-logical-replication).
  *
  * Acknowledgement is manual and only at commit boundaries: `acknowledge.auto: false` alone still
@@ -104,7 +116,7 @@ export class PgChangeSource implements ChangeSource {
             // transaction and of every earlier one. Only now may the slot's flush position pass
             // its commit record.
             confirmedLsn = maxLsn(confirmedLsn, commitEndLsn);
-            await replication.acknowledge(formatLsn(confirmedLsn));
+            await confirmFlushedUpTo(replication, confirmedLsn);
           });
           confirmations.catch((error: unknown) => finish(error));
         })();
@@ -115,7 +127,7 @@ export class PgChangeSource implements ChangeSource {
         // A keepalive that asks for a reply must get one within wal_sender_timeout or Postgres
         // drops us. Reply with the last *durable* position, never the keepalive's own LSN, which
         // may be ahead of transactions still being published.
-        if (shouldRespond) void replication.acknowledge(formatLsn(confirmedLsn)).catch((error: unknown) => finish(error));
+        if (shouldRespond) void confirmFlushedUpTo(replication, confirmedLsn).catch((error: unknown) => finish(error));
       });
       replication.on('error', (error: Error) => finish(error));
       // Postgres accepted START_REPLICATION: this process holds the slot now.
