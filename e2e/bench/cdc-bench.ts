@@ -76,9 +76,12 @@ async function bigTransactionPeakRssMb(setup: BenchSetup): Promise<number> {
     `INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") SELECT $1, gen_random_uuid(), 'big-' || n FROM generate_series(1, $2::int) AS n`,
     [setup.tenancyId, bigInsertRows],
   );
+  // Fresh statistics and a primary-key match: without them the planner may pick a nested loop
+  // over a million rows, and the update alone takes many minutes.
+  await setup.internal.query('ANALYZE "ProjectUser"');
   await setup.internal.query(
     `UPDATE "ProjectUser" SET "serverMetadata" = jsonb_build_object('blob', repeat(md5("projectUserId"::text), 128))
-      WHERE "projectUserId" IN (SELECT "projectUserId" FROM "ProjectUser" WHERE "tenancyId" = $1 AND "displayName" LIKE 'big-%' LIMIT $2)`,
+      WHERE ("tenancyId", "projectUserId") IN (SELECT "tenancyId", "projectUserId" FROM "ProjectUser" WHERE "tenancyId" = $1 AND "displayName" LIKE 'big-%' LIMIT $2)`,
     [setup.tenancyId, bigUpdateRows],
   );
   const end = await currentLsn(setup);
