@@ -5,6 +5,7 @@ import { sourcePrimaryKeys, type RowImage, type SourceTable } from '../schema/ch
 import { errorMessage } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import { sleep } from '../infra/runtime/service';
+import { waitFor } from '../infra/wait-for';
 import { valueDecoderFor } from './pg-value-decoder';
 
 const log = logger('cdc');
@@ -132,6 +133,7 @@ export class Snapshotter {
     signal: AbortSignal,
   ): Promise<{ rows: number; keys: string[][] }> {
     await this.#mark(chunk, 'low');
+    await this.#awaitTransactionsRunningNow(signal);
     const { rows, keys } = await this.#read(table, tenancyId, after);
     await this.afterRead?.(table, rows);
     // A listener added to an already aborted signal never runs: the chunk would wait forever.
@@ -151,6 +153,30 @@ export class Snapshotter {
       this.#chunks.delete(chunk);
     }
     return { rows: rows.length, keys };
+  }
+
+  /**
+   * Until every transaction running now (just after LOW) has ended. Postgres writes a commit
+   * record before it marks the transaction finished, so one committed just before LOW can still be
+   * invisible to a read right after it, while the stream delivers its change before LOW, outside
+   * the window: the chunk's stale copy of the row would then be published after it. A long
+   * transaction delays the chunk; past the timeout the chunk is retried with a new LOW.
+   */
+  async #awaitTransactionsRunningNow(signal: AbortSignal): Promise<void> {
+    const running = await this.db.query<{ xid: string }>('SELECT pg_snapshot_xip(pg_current_snapshot())::text AS xid');
+    const xids = running.rows.map((row) => row.xid);
+    if (xids.length === 0) return;
+    await waitFor(
+      'the transactions running at a snapshot chunk\'s LOW watermark to end',
+      async () => {
+        const still = await this.db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM unnest($1::xid8[]) AS xid WHERE xid = ANY (ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot())))',
+          [xids],
+        );
+        return still.rows[0]!.n === 0;
+      },
+      { timeoutMs: 600_000, intervalMs: 10, signal },
+    );
   }
 
   async #mark(chunk: string, mark: SnapshotMark['mark']): Promise<void> {

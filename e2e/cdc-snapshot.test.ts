@@ -1,6 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { requestSnapshot } from '../cdc/snapshotter';
 import { startCdc, type RunningCdc } from '../cdc/start-cdc';
 import { waitFor } from '../infra/wait-for';
 import { changeEventSchema } from '../schema/change-event';
@@ -89,6 +91,42 @@ describe('snapshots', () => {
     expect(state.rows.map((row) => row.state)).toEqual(['done']);
     const records = await ctx.readTopic(project.tenancyId, (found) => new Set(found.filter((record) => record.value?.includes('"op":"r"')).map((record) => record.key)).size >= 200);
     expect(new Set(records.filter((record) => record.value?.includes('"op":"r"')).map((record) => record.key)).size).toBe(200);
+  });
+
+  it('reads a chunk only once every transaction running at its LOW watermark has ended', async () => {
+    // Postgres writes a commit record before it marks the transaction finished: one that commits
+    // just before LOW can still be invisible to a read right after it, while the stream has its
+    // change before LOW, outside the window — the chunk's stale copy would then win.
+    await using ctx = await PipelineContext.open();
+    const project = await ctx.createProject();
+    await ctx.insertUsers(project.tenancyId, 10, 'pre-');
+    let reads = 0;
+    await ctx.startCdc({
+      afterSnapshotRead: async () => {
+        reads++;
+      },
+    });
+    const readsBefore = reads;
+    const held = new pg.Client({ connectionString: ctx.config.DATABASE_URL });
+    await held.connect();
+    try {
+      await held.query('BEGIN');
+      await held.query(`UPDATE "ProjectUser" SET "displayName" = 'held' WHERE "projectUserId" = (SELECT "projectUserId" FROM "ProjectUser" WHERE "tenancyId" = $1 LIMIT 1)`, [project.tenancyId]);
+      await requestSnapshot(ctx.internal, ctx.name, project.tenancyId);
+      // The snapshotter finds the request within a second and writes LOW while `held` runs.
+      const watchUntil = Date.now() + 3_000;
+      while (Date.now() < watchUntil) {
+        expect(reads).toBe(readsBefore);
+        await delay(100);
+      }
+      await held.query('COMMIT');
+    } finally {
+      await held.end();
+    }
+    await waitFor('the chunk to be read once the transaction ended', async () => reads > readsBefore, { timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor('the re-snapshot to finish', async () => (await ctx.internal.query(`SELECT 1 FROM "CdcSnapshot" WHERE "slotName" = $1 AND state <> 'done'`, [ctx.name])).rowCount === 0, {
+      timeoutMs: 30_000,
+    });
   });
 
   it('resumes after the reader is killed mid-snapshot, at the chunk where it stopped', { timeout: 180_000 }, async () => {
