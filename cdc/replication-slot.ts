@@ -57,6 +57,10 @@ export async function ensureSlot(db: pg.Pool, slot: string): Promise<Lsn> {
 }
 
 async function createSlot(db: pg.Pool, slot: string): Promise<Lsn> {
+  // Rows that existed before the slot are not in its stream: a new slot starts with a snapshot.
+  // Asked for before the slot exists, so that a crash in between cannot leave a slot without it
+  // (a second request after such a crash only publishes the rows as r events twice).
+  const snapshot = await requestSnapshot(db, slot, null);
   try {
     const created = await db.query<{ lsn: string }>("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
     await db.query(
@@ -64,12 +68,13 @@ async function createSlot(db: pg.Pool, slot: string): Promise<Lsn> {
        ON CONFLICT ("slotName") DO UPDATE SET "createdAtLsn" = excluded."createdAtLsn", "createdAt" = now()`,
       [slot, created.rows[0]!.lsn],
     );
-    // Rows that existed before the slot are not in its stream: a new slot starts with a snapshot.
-    await requestSnapshot(db, slot, null);
     return parseLsn(created.rows[0]!.lsn);
   } catch (error: unknown) {
-    // 42710 duplicate_object: another reader created it a moment ago.
-    if (sqlState(error) === '42710') return ensureSlot(db, slot);
+    // 42710 duplicate_object: another reader created it a moment ago, with its own request.
+    if (sqlState(error) === '42710') {
+      await db.query(`DELETE FROM "CdcSnapshot" WHERE id = $1 AND state = 'pending'`, [snapshot]);
+      return ensureSlot(db, slot);
+    }
     throw error;
   }
 }
