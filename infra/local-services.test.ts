@@ -14,7 +14,7 @@ function pids(services: ReturnType<typeof describeLocalServices>): string[] {
 
 describe('local services (infra:up)', () => {
   it('a second up while everything runs is a no-op', async () => {
-    const services = describeLocalServices(localSettings({ STACK_SYNC_PROFILE: 'test' }));
+    const services = describeLocalServices(localSettings({ ...process.env, STACK_SYNC_PROFILE: 'test' }));
     expect(await localServicesStatus(services)).toEqual({ 'postgres-internal': true, 'postgres-external': true, kafka: true });
     const before = pids(services);
     await upLocalServices(services);
@@ -26,5 +26,16 @@ describe('local services (infra:up)', () => {
     const test = localSettings({ STACK_SYNC_PROFILE: 'test' });
     expect(new Set([dev.internalPostgresPort, dev.externalPostgresPort, dev.kafkaPort, test.internalPostgresPort, test.externalPostgresPort, test.kafkaPort]).size).toBe(6);
     expect(dev.dataDir).not.toBe(test.dataDir);
+  });
+
+  it('moves every port by STACK_SYNC_PORT_OFFSET, so two checkouts can run side by side', () => {
+    const base = localSettings({ STACK_SYNC_PROFILE: 'test' });
+    const moved = localSettings({ STACK_SYNC_PROFILE: 'test', STACK_SYNC_PORT_OFFSET: '7' });
+    expect([moved.internalPostgresPort, moved.externalPostgresPort, moved.kafkaPort, moved.kafkaControllerPort]).toEqual([
+      base.internalPostgresPort + 7,
+      base.externalPostgresPort + 7,
+      base.kafkaPort + 7,
+      base.kafkaControllerPort + 7,
+    ]);
   });
 });

@@ -14,6 +14,11 @@ const localSettingsSchema = z.object({
   STACK_SYNC_PROFILE: z.enum(['dev', 'test']).default('dev'),
   /** Root of the git-ignored directory holding clusters, broker logs and pid files. */
   STACK_SYNC_DATA_DIR: z.string().min(1).optional(),
+  /**
+   * Added to every port of the profile, so two checkouts on one machine can each run their own
+   * services (each with its own STACK_SYNC_DATA_DIR) without sharing test databases or topics.
+   */
+  STACK_SYNC_PORT_OFFSET: z.coerce.number().int().min(0).max(1_000).default(0),
 });
 
 export interface LocalSettings {
@@ -35,10 +40,15 @@ const portsByProfile = {
 export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
   const parsed = localSettingsSchema.parse(env);
   const profile = parsed.STACK_SYNC_PROFILE;
+  const ports = portsByProfile[profile];
+  const offset = parsed.STACK_SYNC_PORT_OFFSET;
   return {
     profile,
     dataDir: path.resolve(parsed.STACK_SYNC_DATA_DIR ?? path.join(repoRoot, '.data', profile)),
-    ...portsByProfile[profile],
+    internalPostgresPort: ports.internalPostgresPort + offset,
+    externalPostgresPort: ports.externalPostgresPort + offset,
+    kafkaPort: ports.kafkaPort + offset,
+    kafkaControllerPort: ports.kafkaControllerPort + offset,
     // Loopback-only clusters for development; real deployments set DATABASE_URL themselves.
     postgresUser: 'stack',
     postgresPassword: 'stack-sync-local',
