@@ -103,6 +103,32 @@ describe('PublishPipeline', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('settles a submit waiting for room when the Kafka commit fails (it used to wait forever)', async () => {
+    // A standby fencing our transactional id fails the commit while the reader is parked for room.
+    const { calls, target } = controllableTarget();
+    const pipeline = new PublishPipeline(target, { maxQueuedBytes: 100, maxSendBytes: 1_000, now: () => 0 });
+    const first = await pipeline.submit(records('a', 60), 1n);
+    await tick();
+    calls[0]!.release();
+    await tick();
+    // `a` is sent; its commit is in flight. `b` queues, `c` has no room.
+    expect(calls.at(-1)).toMatchObject({ kind: 'commit', position: 1n });
+    const second = await pipeline.submit(records('b', 60), 2n);
+    let parked: 'waiting' | 'admitted' | 'refused' = 'waiting';
+    const third = pipeline.submit(records('c', 60), 3n).then(
+      () => (parked = 'admitted'),
+      () => (parked = 'refused'),
+    );
+    await tick();
+    expect(parked).toBe('waiting');
+    calls.at(-1)!.fail(new Error('fenced by a newer incarnation'));
+    await tick();
+    expect(parked).toBe('refused');
+    await third;
+    await expect(first.durable).rejects.toThrow('fenced');
+    await expect(second.durable).rejects.toThrow('fenced');
+  });
+
   it('applies backpressure by bytes, counting what is being sent', async () => {
     const { calls, target } = controllableTarget();
     const pipeline = new PublishPipeline(target, { maxQueuedBytes: 100, maxSendBytes: 1_000 });

@@ -114,9 +114,11 @@ export class PublishPipeline {
     return this.#openedAt === undefined ? 0 : this.#now() - this.#openedAt;
   }
 
-  /** Sent (or failed) records no longer count against the queue's bound. */
+  /**
+   * Sent (or failed) records no longer count against the queue's bound. Waiters are woken even
+   * for 0 bytes: after a failure they must wake to see it (each re-checks room and failure).
+   */
   #release(bytes: number): void {
-    if (bytes === 0) return;
     this.#queuedBytes -= bytes;
     for (const wake of this.#roomWaiters.splice(0)) wake();
   }
@@ -163,10 +165,14 @@ export class PublishPipeline {
         } catch (error: unknown) {
           this.#failure = error;
           // The open Kafka transaction is lost with everything in it, and nothing after it may go.
-          const failed = new Set([...this.#sent.splice(0), ...group, ...this.#queue.splice(0)]);
+          const queued = this.#queue.splice(0);
+          const failed = new Set([...this.#sent.splice(0), ...group, ...queued]);
           this.#openedAt = undefined;
           this.#sentBytes = 0;
           for (const pending of failed) pending.reject(error);
+          // The queued records will never be sent; the `finally` below wakes every submit
+          // parked for room, which then sees the failure and throws (none may wait forever).
+          groupBytes += queued.reduce((total, pending) => total + pending.bytes, 0);
         } finally {
           this.#release(groupBytes);
         }
