@@ -4,7 +4,7 @@ import { backoffMs } from '../infra/runtime/service';
 import type { OffsetEvent } from './batch-plan';
 import type { Mapping } from './mapping';
 import type { SinkMetrics } from './metrics';
-import { ProgressRewoundError, type SyncTarget } from './target';
+import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
 
 const log = logger('sink');
 
@@ -38,7 +38,8 @@ export interface DatabaseSyncOptions {
  */
 export class DatabaseSync {
   #phase: 'preparing' | 'ready' | 'failed' | 'closed' = 'preparing';
-  #applied = -1n;
+  /** Last offset the stored progress covers. */
+  #covered = -1n;
   #next = 0n;
   #busy = false;
   #attempt = 0;
@@ -73,21 +74,32 @@ export class DatabaseSync {
   }
 
   /**
-   * Applies a batch read from `fetchedFrom` and ending at `lastOffset` (the batch's last offset,
+   * Applies a batch read from `fetchedFrom` that covers offsets up to `through` (its last record,
    * which may be past its last event). Events at or below the applied offset are skipped here,
-   * without a round trip; the target skips them again under its progress lock.
+   * without a round trip; the target skips them again under its progress lock. A batch that
+   * starts after this database's next offset is refused: it would leave a gap.
    */
-  async apply(events: readonly OffsetEvent[], lastOffset: bigint): Promise<void> {
+  async apply(events: readonly OffsetEvent[], fetchedFrom: bigint, through: bigint): Promise<void> {
     if (!this.available) return;
+    if (fetchedFrom > this.#next) {
+      this.#fail(new OffsetGapError(this.label, this.#covered, fetchedFrom));
+      return;
+    }
+    if (through < this.#next) return;
     this.#busy = true;
     try {
-      const fresh = events.filter((item) => item.offset > this.#applied);
-      for (let start = 0; start < fresh.length && this.#phase === 'ready'; start += maxEventsPerTransaction) {
+      const fresh = events.filter((item) => item.offset > this.#covered && item.offset <= through);
+      let from = fetchedFrom;
+      // One external transaction per chunk; a chunk covers up to its last event, the last one the
+      // rest of the batch (an empty batch of markers still records that it was covered).
+      for (let start = 0; this.#phase === 'ready' && (start === 0 || start < fresh.length); start += maxEventsPerTransaction) {
         const chunk = fresh.slice(start, start + maxEventsPerTransaction);
-        const result = await this.options.target.apply(chunk, this.#applied);
-        this.#recordApplied(chunk, result.applied, result.appliedOffset);
+        const last = start + maxEventsPerTransaction >= fresh.length;
+        const chunkThrough = last ? through : chunk.at(-1)!.offset;
+        const result = await this.options.target.apply(chunk, { fetchedFrom: from, through: chunkThrough, resumedFrom: this.#covered });
+        this.#recordApplied(chunk, result);
+        from = chunkThrough + 1n;
       }
-      if (this.#phase === 'ready' && lastOffset >= this.#next) this.#next = lastOffset + 1n;
       this.#attempt = 0;
     } catch (error: unknown) {
       this.#fail(error);
@@ -112,10 +124,10 @@ export class DatabaseSync {
     try {
       const progress = await this.options.target.prepare();
       if (this.#phase !== 'preparing') return;
-      this.#applied = progress;
-      this.#next = progress + 1n;
+      this.#covered = progress.coveredThrough;
+      this.#next = progress.coveredThrough + 1n;
       this.#phase = 'ready';
-      this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: progress.toString() };
+      this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: progress.appliedOffset.toString() };
       this.options.onReady();
     } catch (error: unknown) {
       this.#fail(error);
@@ -160,9 +172,9 @@ export class DatabaseSync {
     this.#retryTimer = setTimeout(() => void this.#prepare(), retryInMs);
   }
 
-  #recordApplied(chunk: readonly OffsetEvent[], applied: number, appliedOffset: bigint): void {
-    this.#applied = appliedOffset;
-    if (appliedOffset >= this.#next) this.#next = appliedOffset + 1n;
+  #recordApplied(chunk: readonly OffsetEvent[], { applied, appliedOffset, coveredThrough }: ApplyResult): void {
+    this.#covered = coveredThrough;
+    if (coveredThrough >= this.#next) this.#next = coveredThrough + 1n;
     this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: appliedOffset.toString() };
     if (applied === 0) return;
     const { metrics } = this.options;

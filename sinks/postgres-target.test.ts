@@ -6,7 +6,7 @@ import type { OffsetEvent } from './batch-plan';
 import { externalConnectionBudget } from './external-connections';
 import { defaultMappings } from './mappings';
 import { PostgresTarget } from './postgres-target';
-import { ProgressRewoundError } from './target';
+import { ForeignProgressError, OffsetGapError, ProgressRewoundError } from './target';
 
 const tenancyId = '11111111-1111-4111-8111-111111111111';
 
@@ -32,7 +32,7 @@ describe('PostgresTarget (real external Postgres)', () => {
     const url = await ctx.createExternalDatabase();
     const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
-      expect(await target.prepare()).toBe(-1n);
+      expect(await target.prepare()).toEqual({ appliedOffset: -1n, coveredThrough: -1n });
       await withClient(url, (client) =>
         client.query(`
           CREATE TABLE apply_audit (id uuid, display_name text);
@@ -42,11 +42,11 @@ describe('PostgresTarget (real external Postgres)', () => {
       const a = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
       const b = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
       const first = [userEvent(0, a, 'a0'), userEvent(1, b, 'b1')];
-      expect(await target.apply(first, -1n)).toEqual({ applied: 2, appliedOffset: 1n });
+      expect(await target.apply(first, { fetchedFrom: 0n, through: 1n, resumedFrom: -1n })).toEqual({ applied: 2, appliedOffset: 1n, coveredThrough: 1n });
       // Kafka redelivers the same batch (a rebalance, a crash before the offset commit).
-      expect(await target.apply(first, 1n)).toEqual({ applied: 0, appliedOffset: 1n });
+      expect(await target.apply(first, { fetchedFrom: 0n, through: 1n, resumedFrom: 1n })).toEqual({ applied: 0, appliedOffset: 1n, coveredThrough: 1n });
       // An overlapping batch: offsets 1 and 2, of which only 2 is new.
-      expect(await target.apply([userEvent(1, b, 'b1'), userEvent(2, a, 'a2')], 1n)).toEqual({ applied: 1, appliedOffset: 2n });
+      expect(await target.apply([userEvent(1, b, 'b1'), userEvent(2, a, 'a2')], { fetchedFrom: 1n, through: 2n, resumedFrom: 1n })).toEqual({ applied: 1, appliedOffset: 2n, coveredThrough: 2n });
       const audit = await withClient(url, async (client) => (await client.query('SELECT display_name FROM apply_audit ORDER BY display_name')).rows);
       expect(audit).toEqual([{ display_name: 'a0' }, { display_name: 'a2' }, { display_name: 'b1' }]);
       const progress = await withClient(url, async (client) => (await client.query(`SELECT mapping_name, last_synced_sequence_id::int AS id, last_commit_lsn FROM _stack_sync_metadata ORDER BY 1`)).rows);
@@ -57,7 +57,7 @@ describe('PostgresTarget (real external Postgres)', () => {
 
       // Someone resets the progress to rebuild: the next apply says so instead of skipping ahead.
       await withClient(url, (client) => client.query('UPDATE _stack_sync_metadata SET last_synced_sequence_id = -1'));
-      await expect(target.apply([userEvent(3, a, 'a3')], 2n)).rejects.toBeInstanceOf(ProgressRewoundError);
+      await expect(target.apply([userEvent(3, a, 'a3')], { fetchedFrom: 3n, through: 3n, resumedFrom: 2n })).rejects.toBeInstanceOf(ProgressRewoundError);
     } finally {
       await target.close();
     }
@@ -74,7 +74,7 @@ describe('PostgresTarget (real external Postgres)', () => {
         offset: 1n,
         event: { ...userEvent(1, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'x').event, source: { ...userEvent(1, 'c', 'x').event.source, table: 'ContactChannel' }, after: { tenancyId, projectUserId: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', id: 'dddddddd-dddd-4ddd-8ddd-dddddddddddd', type: 'EMAIL', value: 'v@example.com' } },
       };
-      await expect(target.apply([userEvent(0, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'x'), channel], -1n)).rejects.toMatchObject({ code: 'SINK_TARGET_FAILED' });
+      await expect(target.apply([userEvent(0, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'x'), channel], { fetchedFrom: 0n, through: 1n, resumedFrom: -1n })).rejects.toMatchObject({ code: 'SINK_TARGET_FAILED' });
       const state = await withClient(url, async (client) => ({
         users: (await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n,
         progress: (await client.query('SELECT max(last_synced_sequence_id)::int AS n FROM _stack_sync_metadata')).rows[0].n,
@@ -83,6 +83,61 @@ describe('PostgresTarget (real external Postgres)', () => {
       expect(state).toEqual({ users: 0, progress: -1 });
     } finally {
       await target.close();
+    }
+  });
+
+  // A batch fetched before a backward seek used to be accepted and applied, skipping the offsets
+  // between the database's progress and the batch's start for good.
+  it('refuses a batch that starts after the stored progress, writing nothing', async () => {
+    await using ctx = await PipelineContext.open();
+    const url = await ctx.createExternalDatabase();
+    const target = new PostgresTarget({ connectionString: url, label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
+    try {
+      await target.prepare();
+      const a = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+      const b = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+      await target.apply([userEvent(0, a, 'a0')], { fetchedFrom: 0n, through: 0n, resumedFrom: -1n });
+      await expect(target.apply([userEvent(5, b, 'b5')], { fetchedFrom: 5n, through: 6n, resumedFrom: 0n })).rejects.toBeInstanceOf(OffsetGapError);
+      // A batch of markers only (offsets 1–3) is covered, so one read from 4 follows on.
+      expect(await target.apply([], { fetchedFrom: 1n, through: 3n, resumedFrom: 0n })).toEqual({ applied: 0, appliedOffset: 0n, coveredThrough: 3n });
+      expect(await target.apply([userEvent(4, b, 'b4')], { fetchedFrom: 4n, through: 5n, resumedFrom: 3n })).toEqual({ applied: 1, appliedOffset: 4n, coveredThrough: 5n });
+      const state = await withClient(url, async (client) => ({
+        users: (await client.query('SELECT display_name FROM users ORDER BY display_name')).rows,
+        progress: (await client.query('SELECT DISTINCT last_synced_sequence_id::int AS n FROM _stack_sync_metadata')).rows,
+      }));
+      expect(state).toEqual({ users: [{ display_name: 'a0' }, { display_name: 'b4' }], progress: [{ n: 4 }] });
+    } finally {
+      await target.close();
+    }
+  });
+
+  // Project A pointed at project B's database: A's users were written into B's tables and B's
+  // progress overwritten with A's offset, so B silently skipped its next changes.
+  it('refuses a database whose progress was written from another topic, and leaves it untouched', async () => {
+    await using ctx = await PipelineContext.open();
+    const url = await ctx.createExternalDatabase();
+    const owner = new PostgresTarget({ connectionString: url, label: 'b/db', topic: 'topic-of-b', mappings: defaultMappings, connections });
+    const intruder = new PostgresTarget({ connectionString: url, label: 'a/db', topic: 'topic-of-a', mappings: defaultMappings, connections });
+    try {
+      await owner.prepare();
+      await owner.apply([userEvent(0, 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'of-b')], { fetchedFrom: 0n, through: 0n, resumedFrom: -1n });
+      const snapshot = () =>
+        withClient(url, async (client) => ({
+          users: (await client.query('SELECT id, display_name FROM users ORDER BY id')).rows,
+          progress: (await client.query('SELECT mapping_name, last_synced_sequence_id::int AS n, source_topic FROM _stack_sync_metadata ORDER BY 1')).rows,
+        }));
+      const before = await snapshot();
+      await expect(intruder.prepare()).rejects.toBeInstanceOf(ForeignProgressError);
+      await expect(
+        intruder.apply([userEvent(7, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'of-a')], { fetchedFrom: 0n, through: 7n, resumedFrom: -1n }),
+      ).rejects.toBeInstanceOf(ForeignProgressError);
+      expect(await snapshot()).toEqual(before);
+      expect(before.progress.map((row) => row.source_topic)).toEqual(['topic-of-b', 'topic-of-b']);
+      // The owner goes on from where it was.
+      expect(await owner.apply([userEvent(1, 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'b1')], { fetchedFrom: 1n, through: 1n, resumedFrom: 0n })).toEqual({ applied: 1, appliedOffset: 1n, coveredThrough: 1n });
+    } finally {
+      await owner.close();
+      await intruder.close();
     }
   });
 });

@@ -4,7 +4,7 @@ import { planBatch, type OffsetEvent } from './batch-plan';
 import type { ConnectionBudget } from './connection-budget';
 import type { Mapping } from './mapping';
 import { deleteStatement, refreshPrimaryEmailStatement, upsertStatements } from './sql';
-import { ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
+import { ForeignProgressError, OffsetGapError, ProgressRewoundError, type ApplyRange, type ApplyResult, type StoredProgress, type SyncTarget } from './target';
 
 const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
   mapping_name text PRIMARY KEY,
@@ -12,8 +12,19 @@ const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
   updated_at timestamp NOT NULL DEFAULT now(),
   source_topic text,
   last_commit_lsn text,
-  last_seq integer
+  last_seq integer,
+  covered_through_offset bigint,
+  covered_at_sequence_id bigint
 )`;
+
+/**
+ * Added after the first release: the last offset covered (last_synced_sequence_id plus the markers
+ * and tombstones after it), valid while last_synced_sequence_id still equals covered_at_sequence_id
+ * (an operator who resets last_synced_sequence_id to rebuild thereby resets coverage too).
+ */
+const coverageDdl = `ALTER TABLE _stack_sync_metadata
+  ADD COLUMN IF NOT EXISTS covered_through_offset bigint,
+  ADD COLUMN IF NOT EXISTS covered_at_sequence_id bigint`;
 
 // Serialises first-use DDL when several sink processes meet a new database at once.
 const ddlLockKey = 7_264_913_001;
@@ -50,27 +61,37 @@ export class PostgresTarget implements SyncTarget {
     }
   }
 
-  async prepare(): Promise<bigint> {
+  async prepare(): Promise<StoredProgress> {
     return this.#withConnection('connect', async (client) => {
       try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [ddlLockKey]);
-      await client.query(metadataDdl);
-      for (const mapping of this.options.mappings) {
-        await client.query(mapping.ddl);
-        // Readable by every role, writable only by the sink's own role (the owner).
-        await client.query(`GRANT SELECT ON ${mapping.table} TO PUBLIC`);
-        await client.query('INSERT INTO _stack_sync_metadata (mapping_name) VALUES ($1) ON CONFLICT DO NOTHING', [mapping.name]);
-      }
-      await client.query('COMMIT');
-      return await this.#progress(client);
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [ddlLockKey]);
+        await client.query(metadataDdl);
+        await client.query(coverageDdl);
+        // Another tenancy's database is left exactly as it is: the DDL above rolls back with the rest.
+        await this.#progress(client, true);
+        for (const mapping of this.options.mappings) {
+          await client.query(mapping.ddl);
+          // Readable by every role, writable only by the sink's own role (the owner).
+          await client.query(`GRANT SELECT ON ${mapping.table} TO PUBLIC`);
+          // A new progress row names its source at once: the database is this topic's from now on.
+          await client.query('INSERT INTO _stack_sync_metadata (mapping_name, source_topic) VALUES ($1, $2) ON CONFLICT DO NOTHING', [mapping.name, this.options.topic]);
+        }
+        // Rows made before sources were recorded (or by an operator) are claimed once, here.
+        await client.query('UPDATE _stack_sync_metadata SET source_topic = $1 WHERE mapping_name = ANY($2) AND source_topic IS NULL', [
+          this.options.topic,
+          this.#mappingNames,
+        ]);
+        const progress = await this.#progress(client);
+        await client.query('COMMIT');
+        return progress;
       } catch (error: unknown) {
         throw this.#describe(error, 'prepare');
       }
     });
   }
 
-  async apply(events: readonly OffsetEvent[], resumedFrom: bigint): Promise<ApplyResult> {
+  async apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult> {
     let failingMapping: string | undefined;
     return this.#withConnection('connect', async (client) => {
     try {
@@ -78,14 +99,18 @@ export class PostgresTarget implements SyncTarget {
       // Locks the progress rows: a second sink process on this database waits here and then skips
       // what this one applied.
       const progress = await this.#progress(client, true);
-      if (progress < resumedFrom) throw new ProgressRewoundError(this.options.label, progress, resumedFrom);
-      const fresh = events.filter((item) => item.offset > progress);
-      const plan = planBatch(fresh, this.options.mappings);
-      if (!plan) {
+      const covered = progress.coveredThrough;
+      if (covered < range.resumedFrom) throw new ProgressRewoundError(this.options.label, covered, range.resumedFrom);
+      // NO GAPS: the batch must start at or before the first offset not yet covered, whatever the
+      // lane and the consumer believe; otherwise the records in between would be skipped for good.
+      if (range.fetchedFrom > covered + 1n) throw new OffsetGapError(this.options.label, covered, range.fetchedFrom);
+      if (range.through <= covered) {
         await client.query('ROLLBACK');
-        return { applied: 0, appliedOffset: progress };
+        return { applied: 0, ...progress };
       }
-      for (const table of plan.tables) {
+      const fresh = events.filter((item) => item.offset > covered && item.offset <= range.through);
+      const plan = planBatch(fresh, this.options.mappings);
+      for (const table of plan?.tables ?? []) {
         failingMapping = table.mapping.name;
         if (table.deletes.size > 0) {
           const statement = deleteStatement(table.mapping.table, [...table.deletes]);
@@ -97,28 +122,27 @@ export class PostgresTarget implements SyncTarget {
         }
       }
       failingMapping = 'users';
-      if (plan.touchedUserIds.size > 0) {
+      if (plan && plan.touchedUserIds.size > 0) {
         const refresh = refreshPrimaryEmailStatement([...plan.touchedUserIds]);
         await client.query(refresh.text, refresh.values);
       }
+      failingMapping = undefined;
       // EXACTLY ONCE: the progress row is written in the same transaction as the rows above, so
       // either both are durable or neither is, and a replay skips everything up to this offset.
+      // It records the whole range covered (trailing tombstones and markers too), so the next
+      // batch, read from right after it, passes the gap check above.
+      const appliedOffset = plan?.lastOffset ?? progress.appliedOffset;
       await client.query(
         `UPDATE _stack_sync_metadata
-            SET last_synced_sequence_id = $1, updated_at = now(), source_topic = $2, last_commit_lsn = $3, last_seq = $4
-          WHERE mapping_name = ANY($5)`,
-        [
-          plan.lastOffset.toString(),
-          this.options.topic,
-          plan.lastEvent.source.commit_lsn,
-          plan.lastEvent.source.seq,
-          this.options.mappings.map((mapping) => mapping.name),
-        ],
+            SET last_synced_sequence_id = $1, covered_through_offset = $2, covered_at_sequence_id = $1, updated_at = now(),
+                source_topic = $3, last_commit_lsn = COALESCE($4, last_commit_lsn), last_seq = COALESCE($5, last_seq)
+          WHERE mapping_name = ANY($6)`,
+        [appliedOffset.toString(), range.through.toString(), this.options.topic, plan?.lastEvent.source.commit_lsn ?? null, plan?.lastEvent.source.seq ?? null, this.#mappingNames],
       );
       await client.query('COMMIT');
-      return { applied: plan.applied, appliedOffset: plan.lastOffset };
+      return { applied: plan?.applied ?? 0, appliedOffset, coveredThrough: range.through };
     } catch (error: unknown) {
-      const firstOffset = events[0]?.offset.toString();
+      const firstOffset = events[0]?.offset.toString() ?? range.fetchedFrom.toString();
       throw this.#describe(error, `apply${failingMapping ? ` of mapping ${failingMapping}` : ''} from offset ${firstOffset}`, {
         mapping: failingMapping,
         offset: firstOffset,
@@ -127,13 +151,30 @@ export class PostgresTarget implements SyncTarget {
     });
   }
 
-  /** The offset every mapping has reached; `forUpdate` locks the rows until the transaction ends. */
-  async #progress(client: pg.Client, forUpdate = false): Promise<bigint> {
-    const rows = `SELECT last_synced_sequence_id FROM _stack_sync_metadata WHERE mapping_name = ANY($1)${forUpdate ? ' FOR UPDATE' : ''}`;
-    const result = await client.query<{ offset: string | null }>(`SELECT min(last_synced_sequence_id)::text AS offset FROM (${rows}) progress`, [
-      this.options.mappings.map((mapping) => mapping.name),
-    ]);
-    return BigInt(result.rows[0]?.offset ?? '-1');
+  get #mappingNames(): string[] {
+    return this.options.mappings.map((mapping) => mapping.name);
+  }
+
+  /**
+   * What every mapping has reached (the lowest row decides); `forUpdate` locks the rows until the
+   * transaction ends. Progress rows written from another topic make the database another
+   * tenancy's: refused.
+   */
+  async #progress(client: pg.Client, forUpdate = false): Promise<StoredProgress> {
+    const result = await client.query<{ applied: string; covered: string; source_topic: string | null }>(
+      `SELECT last_synced_sequence_id::text AS applied,
+              (CASE WHEN covered_at_sequence_id = last_synced_sequence_id AND covered_through_offset >= last_synced_sequence_id
+                    THEN covered_through_offset ELSE last_synced_sequence_id END)::text AS covered,
+              source_topic
+         FROM _stack_sync_metadata WHERE mapping_name = ANY($1)${forUpdate ? ' FOR UPDATE' : ''}`,
+      [this.#mappingNames],
+    );
+    if (result.rows.some((row) => row.source_topic !== null && row.source_topic !== this.options.topic)) throw new ForeignProgressError(this.options.label);
+    const lowest = (values: bigint[]) => values.reduce((low, value) => (value < low ? value : low), values[0] ?? -1n);
+    return {
+      appliedOffset: lowest(result.rows.map((row) => BigInt(row.applied))),
+      coveredThrough: lowest(result.rows.map((row) => BigInt(row.covered))),
+    };
   }
 
   #describe(error: unknown, stage: string, context: Record<string, string | undefined> = {}): SyncError {

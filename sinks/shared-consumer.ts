@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Batch, Consumer, Kafka } from 'kafkajs';
 import { errorMessage } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import type { FetchedBatch, TopicControl } from './topic-lane';
@@ -28,11 +28,21 @@ export class SharedConsumer implements TopicControl {
   #running = false;
   #topics: ReadonlySet<string> = new Set();
   #closed = false;
+  #subscribing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SharedConsumerOptions) {}
 
-  /** Consumes exactly `topics` from now on (restarting the consumer if the set changed). */
-  async subscribe(topics: ReadonlySet<string>): Promise<void> {
+  /**
+   * Consumes exactly `topics` from now on (restarting the consumer if the set changed). Calls run
+   * one after another: two at once (the config poll and a crash restart) made two consumers.
+   */
+  subscribe(topics: ReadonlySet<string>): Promise<void> {
+    const next = this.#subscribing.then(() => this.#subscribe(topics));
+    this.#subscribing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #subscribe(topics: ReadonlySet<string>): Promise<void> {
     if (this.#closed || sameSet(topics, this.#topics)) return;
     await this.#disconnect();
     this.#topics = new Set(topics);
@@ -74,11 +84,13 @@ export class SharedConsumer implements TopicControl {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch }) => {
+      eachBatch: async ({ batch, isStale }) => {
         this.options.onBatch(batch.topic, {
           messages: batch.messages,
+          fetchedFrom: fetchedOffsetOf(batch),
           lastOffset: BigInt(batch.lastOffset()),
           highWatermark: BigInt(batch.highWatermark),
+          isStale,
         });
       },
     });
@@ -106,6 +118,7 @@ export class SharedConsumer implements TopicControl {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#subscribing;
     await this.#disconnect();
   }
 
@@ -126,6 +139,13 @@ export class SharedConsumer implements TopicControl {
     this.options.onAssigned(new Set());
     await consumer?.disconnect().catch(() => undefined);
   }
+}
+
+/** kafkajs keeps the offset a batch was fetched from on the batch, untyped. */
+function fetchedOffsetOf(batch: Batch): bigint {
+  const fetched: unknown = (batch as Batch & { fetchedOffset?: unknown }).fetchedOffset;
+  if (typeof fetched !== 'string' && typeof fetched !== 'number' && typeof fetched !== 'bigint') throw new Error(`kafkajs batch of ${batch.topic} has no fetched offset`);
+  return BigInt(fetched);
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

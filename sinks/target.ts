@@ -1,33 +1,81 @@
 import { SyncError } from '../infra/runtime/errors';
 import type { OffsetEvent } from './batch-plan';
 
-/** Stored progress went backwards: a person asked for a rebuild from that offset. */
+/** Stored progress went backwards: a person (or an automatic rebuild) reset it to rebuild from there. */
 export class ProgressRewoundError extends SyncError {
   constructor(target: string, stored: bigint, resumedFrom: bigint) {
     super('SINK_PROGRESS_REWOUND', `external database ${target}: progress was reset to ${stored} (was ${resumedFrom}); resuming from there`, { target });
   }
 }
 
-export interface ApplyResult {
+/**
+ * A batch that starts after the database's next offset: applying it would skip the records in
+ * between for good. Refused where rows are written, whatever the layers above believed.
+ */
+export class OffsetGapError extends SyncError {
+  constructor(target: string, stored: bigint, fetchedFrom: bigint) {
+    super('SINK_OFFSET_GAP', `external database ${target}: a batch read from offset ${fetchedFrom} does not follow the stored progress ${stored}; refused`, {
+      target,
+      offset: fetchedFrom.toString(),
+    });
+  }
+}
+
+/** The database's progress rows were written from another topic: another tenancy's database. */
+export class ForeignProgressError extends SyncError {
+  constructor(target: string) {
+    super(
+      'SINK_DATABASE_OF_ANOTHER_SOURCE',
+      `external database ${target}: it is already synced from another tenancy (its _stack_sync_metadata names another source); nothing is written to it`,
+      { target },
+    );
+  }
+}
+
+/** Which offsets a batch covers; see SyncTarget.apply. */
+export interface ApplyRange {
+  /** Offset the batch was fetched from: every record from here to `through` is in it or is no event. */
+  fetchedFrom: bigint;
+  /** Last offset the batch covers: its last record, which may be a tombstone or a transaction marker. */
+  through: bigint;
+  /** The covered offset this consumer session last saw stored (-1 before anything). */
+  resumedFrom: bigint;
+}
+
+/** A database's stored progress. */
+export interface StoredProgress {
+  /** `last_synced_sequence_id`: offset of the last event applied (-1 before anything). */
+  appliedOffset: bigint;
+  /** Last offset covered: the applied event and the records after it that are no events (markers, tombstones). */
+  coveredThrough: bigint;
+}
+
+export interface ApplyResult extends StoredProgress {
   /** Events of the batch that were new to this database. */
   applied: number;
-  /** Offset recorded as applied after the batch (-1 before anything). */
-  appliedOffset: bigint;
 }
 
 /**
  * One external database of one tenancy. Exactly-once lives here: progress is stored in the
  * database itself, in the same transaction as the rows, and events at or below it are skipped.
+ * Besides the last event applied, progress records the last offset covered (the records after it
+ * that are no events — tombstones, transaction markers — included), so a batch must start at or
+ * before covered + 1.
  */
 export interface SyncTarget {
-  /** Creates the mapped tables and progress rows on first use; returns the offset last applied, or -1. */
-  prepare(): Promise<bigint>;
   /**
-   * Applies the events (offset order) that are newer than the stored progress. `resumedFrom` is
-   * the progress this consumer session last saw stored: stored progress below it means someone
-   * reset it (to rebuild the tables), and the call fails with SINK_PROGRESS_REWOUND so the session
-   * restarts from there.
+   * Creates the mapped tables and progress rows on first use, claiming the database for this
+   * source; returns its stored progress. Fails with SINK_DATABASE_OF_ANOTHER_SOURCE
+   * when another tenancy's topic already wrote it.
    */
-  apply(events: readonly OffsetEvent[], resumedFrom: bigint): Promise<ApplyResult>;
+  prepare(): Promise<StoredProgress>;
+  /**
+   * Applies the events (offset order) that are newer than the stored progress and records
+   * `range.through` as covered. Fails with SINK_PROGRESS_REWOUND when the covered offset is below
+   * `range.resumedFrom` (someone reset it), with SINK_OFFSET_GAP when the batch starts after
+   * covered + 1, and with SINK_DATABASE_OF_ANOTHER_SOURCE when the progress rows belong
+   * to another topic — writing nothing in each case.
+   */
+  apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult>;
   close(): Promise<void>;
 }

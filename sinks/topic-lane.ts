@@ -14,9 +14,13 @@ export interface TopicControl {
 
 export interface FetchedBatch {
   messages: readonly KafkaMessage[];
+  /** Offset the consumer fetched this batch from: it holds every event from here to `lastOffset`. */
+  fetchedFrom: bigint;
   /** Offset of the batch's last record (past its last message when it ends with control records). */
   lastOffset: bigint;
   highWatermark: bigint;
+  /** True while a seek on its partition is pending: it was fetched from where the consumer no longer reads. */
+  isStale(): boolean;
 }
 
 /**
@@ -52,9 +56,8 @@ export class TopicLane {
   readonly databases = new Map<string, DatabaseSync>();
   #assigned = false;
   #busy = false;
-  /** Where the consumer reads next: the batch being applied was read from `#appliedFrom`. */
+  /** Where the consumer was last pointed: the next batch must have been fetched from exactly here. */
   #readAhead = -1n;
-  #appliedFrom = -1n;
   /** Records that arrived while a batch was being applied, merged into one batch from where it ended. */
   #waiting: { batch: FetchedBatch; bytes: number } | undefined;
 
@@ -83,10 +86,15 @@ export class TopicLane {
   /** Called by the consumer for each fetched batch; returns at once so the consumer never waits. */
   offer(batch: FetchedBatch): void {
     if (!this.#assigned) return;
-    // Records before where the consumer was pointed: fetched before the last seek, not needed.
-    const first = batch.messages[0];
+    // Fetched before the last seek (kafkajs fetches ahead and delivers what it fetched): it may
+    // start anywhere, and taking it would skip the records between the seek and its start.
+    if (batch.isStale()) return;
     const expected = this.#waiting ? this.#waiting.batch.lastOffset + 1n : this.#readAhead;
-    if (first !== undefined && BigInt(first.offset) < expected) return;
+    if (batch.fetchedFrom !== expected) {
+      // Not from where the consumer was pointed (a group join reset it): point it there again.
+      this.control.seek(this.topic, expected);
+      return;
+    }
     if (this.#busy) {
       this.#wait(batch);
       return;
@@ -109,7 +117,10 @@ export class TopicLane {
     this.waitingBytes.used += bytes;
     const earlier = this.#waiting;
     this.#waiting = earlier
-      ? { batch: { messages: [...earlier.batch.messages, ...batch.messages], lastOffset: batch.lastOffset, highWatermark: batch.highWatermark }, bytes: earlier.bytes + bytes }
+      ? {
+          batch: { ...batch, messages: [...earlier.batch.messages, ...batch.messages], fetchedFrom: earlier.batch.fetchedFrom },
+          bytes: earlier.bytes + bytes,
+        }
       : { batch, bytes };
     this.control.seek(this.topic, batch.lastOffset + 1n);
   }
@@ -137,7 +148,6 @@ export class TopicLane {
 
   #begin(batch: FetchedBatch): void {
     this.#busy = true;
-    this.#appliedFrom = this.#readAhead;
     this.#readAhead = batch.lastOffset + 1n;
     this.control.seek(this.topic, this.#readAhead);
     void this.#apply(batch).finally(() => this.#finished());
@@ -165,13 +175,15 @@ export class TopicLane {
   }
 
   async #apply(batch: FetchedBatch): Promise<void> {
-    const { events, invalid } = this.#parse(batch.messages);
+    const { events, invalid } = this.#parse(batch);
     // Only databases whose next offset is at or after where this batch was read from: earlier
     // ones would miss the records in between, and get their own pass after a seek back.
-    const takers = [...this.databases.values()].filter((database) => database.available && database.next >= this.#appliedFrom);
+    const takers = [...this.databases.values()].filter((database) => database.available && database.next >= batch.fetchedFrom);
+    // An unreadable record ends what the batch covers: everything before it is applied.
+    const through = invalid ? invalid.offset - 1n : batch.lastOffset;
     const applying = takers.map(async (database) => {
-      await database.apply(events, invalid ? events.at(-1)?.offset ?? database.next - 1n : batch.lastOffset);
-      if (invalid) database.reject(invalid);
+      await database.apply(events, batch.fetchedFrom, through);
+      if (invalid && database.next > invalid.offset - 1n) database.reject(invalid.error);
       this.metrics.backlogEvents.set({ tenancy: this.tenancyId, database: database.databaseId }, Number(maxZero(batch.highWatermark - database.next)));
     });
     const all = Promise.all(applying);
@@ -187,11 +199,11 @@ export class TopicLane {
   }
 
   /** Events up to the first unreadable record; that record fails every database that reaches it. */
-  #parse(messages: readonly KafkaMessage[]): { events: OffsetEvent[]; invalid?: SyncError } {
+  #parse(batch: FetchedBatch): { events: OffsetEvent[]; invalid?: { offset: bigint; error: SyncError } } {
     const events: OffsetEvent[] = [];
-    for (const message of messages) {
+    for (const message of batch.messages) {
       const offset = BigInt(message.offset);
-      if (offset < this.#appliedFrom) continue;
+      if (offset < batch.fetchedFrom) continue;
       // Tombstones exist for compaction only; the delete event before each did the work.
       if (message.value === null) continue;
       let value: unknown;
@@ -206,7 +218,7 @@ export class TopicLane {
           topic: this.topic,
           offset: message.offset,
         });
-        return { events, invalid };
+        return { events, invalid: { offset, error: invalid } };
       }
       events.push({ offset, event: parsed.data });
     }

@@ -1,4 +1,5 @@
-// Changes to kafkajs 2.2.4 (no longer maintained upstream) that the cdc reader's throughput needs.
+// Changes to kafkajs 2.2.4 (no longer maintained upstream) that the cdc reader's throughput and the
+// sink's position tracking need.
 // Each replaces one exact piece of a file and keeps its behaviour; `apply.mjs` applies them after
 // every install and refuses a kafkajs whose text differs. Measured on the bench (200,000 small
 // events): 32,000 → 40,000 events/s, the reader's CPU time down by a fifth.
@@ -106,5 +107,31 @@ const crc32C = buffer => {
     result[partition].push(message)
   }
   return result`,
+  },
+  {
+    file: 'src/consumer/runner.js',
+    why: 'A fetch that held only control records or aborted records moved the consumer on without telling eachBatch. The sink tracks where it reads itself (it seeks; it never resolves offsets), so with eachBatchAutoResolve off such a batch is delivered, empty, with its fetched and last offsets: otherwise the sink cannot tell a legitimate skip from a batch fetched before a seek.',
+    find: `      if (batch.isEmptyDueToFiltering()) {
+        this.instrumentationEmitter.emit(START_BATCH_PROCESS, payload)
+`,
+    replace: `      // stack-sync: delivered (empty) to eachBatch when the caller resolves offsets itself.
+      const deliverFiltered = batch.isEmptyDueToFiltering() && this.eachBatch && !this.eachBatchAutoResolve
+      if (batch.isEmptyDueToFiltering() && !deliverFiltered) {
+        this.instrumentationEmitter.emit(START_BATCH_PROCESS, payload)
+`,
+  },
+  {
+    file: 'src/consumer/runner.js',
+    why: 'See the previous patch: a filtered batch goes on to eachBatch instead of being dropped as empty.',
+    find: `      if (batch.isEmpty()) {
+        await this.heartbeat()
+        return
+      }
+`,
+    replace: `      if (batch.isEmpty() && !deliverFiltered) {
+        await this.heartbeat()
+        return
+      }
+`,
   },
 ];
