@@ -119,6 +119,8 @@ interface EncoderInternals extends KafkaEncoder {
   writeInt8(value: number): this;
   writeInt32(value: number): this;
   writeBuffer(value: Buffer): this;
+  writeUVarInt(value: number): this;
+  writeVarInt(value: number): this;
 }
 const EncoderWithInternals = Encoder as unknown as new (initialSize?: number) => EncoderInternals;
 
@@ -161,6 +163,18 @@ describe('kafkajs encoder on uninitialised buffers', () => {
     expect(nineBytes.firstDependentByte).toBe(4);
     expect(nineBytes.sentinelAt).toEqual([4]);
     expect(sentinelOffsets(Buffer.concat([Buffer.alloc(3), sentinel.subarray(5), sentinel]))).toEqual([3]);
+  });
+
+  it('writes every byte it reserves for an in-place varint, whatever the value (at most five are needed)', async () => {
+    const values = [0, 1, 127, 128, 16_383, 16_384, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 3, 2 ** 53, -1, -128, -(2 ** 31), 1.5, Number.NaN];
+    for (const value of values) {
+      // Starting one byte short of the initial 512, so that the five reserved bytes span a growth;
+      // a write after it, since one past the end would show only once the encoder grows again.
+      const encode = (write: (encoder: EncoderInternals) => EncoderInternals) => async () =>
+        write(new EncoderWithInternals().writeBuffer(Buffer.alloc(511, 7))).writeInt32(-1).buffer;
+      expect(await unwrittenBytes(encode((encoder) => encoder.writeUVarInt(value))), `uvarint ${value}`).toEqual(fullyWritten);
+      expect(await unwrittenBytes(encode((encoder) => encoder.writeVarInt(value))), `varint ${value}`).toEqual(fullyWritten);
+    }
   });
 
   for (const { name, apiName, args } of cases) {
