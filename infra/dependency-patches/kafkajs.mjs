@@ -57,7 +57,7 @@ const crc32C = buffer => {
   },
   {
     file: 'src/protocol/encoder.js',
-    why: 'Every record gets its own encoder: zero-filling its fresh buffers is wasted work (only written bytes are ever read: `buffer` ends at `offset`).',
+    why: 'Every record gets its own encoder: zero-filling its fresh buffers is wasted work (only written bytes are ever read: `buffer` ends at `offset`, and every write fills all it advances over; sizes and CRCs are computed before they are written, never filled in later). kafkajs-zero-fill.test.ts and kafkajs-zero-fill-wire.test.ts poison fresh memory to show no unwritten byte goes out.',
     find: `    this.buf = Buffer.alloc(Encoder.nextPowerOfTwo(initialSize))`,
     replace: `    this.buf = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize)) // stack-sync`,
   },
