@@ -3,6 +3,7 @@ import type { SecretBox } from '../schema/secret-box';
 import type * as tables from '../schema/tables';
 import type * as authTables from '../schema/auth-tables';
 import type { TargetStatus } from '../sinks/database-sync';
+import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
@@ -37,6 +38,8 @@ export interface ApiDependencies {
   rateLimiter: RateLimiter;
   /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
   requestSnapshot(tenancyId: string): Promise<string>;
+  /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */
+  targetAddressPolicy(): Promise<TargetAddressPolicy>;
   /** External database sync states, when a sink runs in this process. */
   syncStatus?: () => TargetStatus[];
 }

@@ -67,5 +67,12 @@ export const knownErrors = {
   appleBundleIdNotConfigured: () => new ApiError(400, 'APPLE_BUNDLE_ID_NOT_CONFIGURED', 'The project has no Apple bundle id configured.'),
   invalidAppleCredentials: () => new ApiError(400, 'INVALID_APPLE_CREDENTIALS', 'The Apple id token is not valid for this project.'),
   contactChannelNotFound: () => new ApiError(404, 'CONTACT_CHANNEL_NOT_FOUND', 'No such contact channel for this user.'),
+  externalDatabaseNotAllowed: (databaseId: string) =>
+    new ApiError(
+      400,
+      'EXTERNAL_DATABASE_ADDRESS_NOT_ALLOWED',
+      `External database ${databaseId}: its host is not an address the sync may connect to (only public addresses are allowed).`,
+      { database_id: databaseId },
+    ),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

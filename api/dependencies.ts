@@ -6,6 +6,8 @@ import * as authTables from '../schema/auth-tables';
 import * as tables from '../schema/tables';
 import { requestSnapshot } from '../cdc/snapshotter';
 import type { TargetStatus } from '../sinks/database-sync';
+import type { TargetAddressPolicy } from '../sinks/target-address-policy';
+import { loadTargetAddressPolicy } from '../sinks/target-resolver';
 import type { ApiDependencies } from './api-env';
 import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';
@@ -25,12 +27,15 @@ export type ApiConfig = Pick<
   | 'SIGN_IN_RATE_WINDOW_SECONDS'
   | 'TRUST_PROXY'
   | 'CDC_SLOT'
+  | 'DATABASE_URL'
+  | 'SINK_ALLOWED_TARGETS'
 >;
 
 /** Builds the API's dependencies from the validated config and the internal database pool. */
 export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStatus?: () => TargetStatus[]): ApiDependencies {
   const db = drizzle(pool, { schema: { ...tables, ...authTables } });
   const secrets = new SecretBox(config.STACK_SECRET_KEY);
+  let policy: Promise<TargetAddressPolicy> | undefined;
   return {
     db,
     secrets,
@@ -49,6 +54,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStat
     signingKeys: new SigningKeys(db, secrets, config.ACCESS_TOKEN_TTL_SECONDS),
     emailSender: new OutboxEmailSender(db),
     rateLimiter: new RateLimiter(),
+    targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     ...(syncStatus ? { syncStatus } : {}),
   };

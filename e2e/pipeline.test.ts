@@ -129,7 +129,7 @@ describe('WAL → Kafka → external Postgres', () => {
     expect(rows[0]?.primary_email).toBe('still@arrives.test');
     const status = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/db-sync/status');
     const databases = status.body.external_databases as { id: string; state: string; last_error: { code: string } | null }[];
-    expect(databases.find((database) => database.id === 'broken')).toMatchObject({ state: 'error', last_error: { code: 'SINK_TARGET_FAILED' } });
+    expect(databases.find((database) => database.id === 'broken')).toMatchObject({ state: 'error', last_error: { code: 'SINK_TARGET_UNREACHABLE' } });
     expect(databases.find((database) => database.id === 'healthy')?.state).toBe('running');
   });
 

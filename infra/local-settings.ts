@@ -62,5 +62,7 @@ export function localServiceEnv(settings: LocalSettings): Record<string, string>
     DATABASE_URL: `postgres://${auth}@127.0.0.1:${settings.internalPostgresPort}/stack`,
     EXTERNAL_DATABASE_ADMIN_URL: `postgres://${auth}@127.0.0.1:${settings.externalPostgresPort}/postgres`,
     KAFKA_BROKERS: `127.0.0.1:${settings.kafkaPort}`,
+    // The local external cluster is on loopback, which the sink refuses unless allowed.
+    SINK_ALLOWED_TARGETS: `127.0.0.1:${settings.externalPostgresPort}`,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { localServiceEnv, localSettings } from '../infra/local-settings';
+import { parseAllowedTargets } from '../sinks/target-address-policy';
 
 const local = localServiceEnv(localSettings());
 
@@ -46,6 +47,24 @@ export const envConfigSchema = z.object({
   SINK_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(50),
   /** An external database connection idle this long is closed, in ms. */
   SINK_IDLE_CONNECTION_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Addresses the sink may connect to although they are not public: comma-separated `address`,
+   * `address/prefix`, either with `:port` (`[v6]:port`). Tenants' databases must otherwise be on
+   * public addresses; the internal database is refused whatever this says. Defaults to the local
+   * external cluster while the local services are in use (DATABASE_URL unset), else to nothing.
+   */
+  SINK_ALLOWED_TARGETS: z
+    .string()
+    .default('')
+    .superRefine((value, context) => {
+      try {
+        parseAllowedTargets(value);
+      } catch (error: unknown) {
+        context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      }
+    }),
+  /** A DNS lookup or connection attempt to an external database gives up after this long, in ms. */
+  SINK_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** How often the sink re-reads project configs for added or removed external databases, in ms. */
   SINK_CONFIG_POLL_MS: z.coerce.number().int().min(100).default(2_000),
   API_PORT: port.default(8102),
@@ -80,7 +99,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment once at start-up; a bad value stops the process with its name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
-  const parsed = envConfigSchema.safeParse(env);
+  const usesLocalServices = env.DATABASE_URL === undefined;
+  const withLocalDefaults = usesLocalServices && env.SINK_ALLOWED_TARGETS === undefined ? { ...env, SINK_ALLOWED_TARGETS: local.SINK_ALLOWED_TARGETS } : env;
+  const parsed = envConfigSchema.safeParse(withLocalDefaults);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);

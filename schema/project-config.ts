@@ -1,12 +1,20 @@
+import { parseConnectionString } from './external-connection';
 import { z } from 'zod';
 
-/** An external database as an API client sends it (the connection string in clear). */
+/**
+ * An external database as an API client sends it (the connection string in clear). Only a plain
+ * `postgres://user[:password]@host[:port]/database` with a few parameters is accepted (see
+ * schema/external-connection.ts): no socket paths, no file names, no host overrides.
+ */
 export const externalDatabaseInputSchema = z.strictObject({
   type: z.literal('postgres'),
   connection_string: z
     .string()
     .max(2_000)
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+    .superRefine((value, context) => {
+      const parsed = parseConnectionString(value);
+      if (!parsed.ok) context.addIssue({ code: 'custom', message: parsed.problem });
+    }),
 });
 
 /** External database ids become consumer-group and metadata names: keep them simple. */

@@ -142,4 +142,60 @@ describe('ConnectionBudget', () => {
     expect(live()).toBe(0);
     await expect(budget.lease('a', 'db-a')).rejects.toMatchObject({ code: 'SINK_STOPPING' });
   });
+
+  // 60 databases pointing at a listener that accepts and never answers used to hold every slot
+  // while their attempts hung, and a healthy tenant's lag rose from 0.06 s to several seconds.
+  it('keeps hanging connection attempts to their own share, and healthy databases ahead of failing ones', async () => {
+    const hanging: { target: string; reject: (error: Error) => void }[] = [];
+    const opened: string[] = [];
+    const budget = new ConnectionBudget<{ target: string }>({
+      maxOpen: 8,
+      maxOpening: 2,
+      idleMs: 60_000,
+      open: (target) =>
+        target.startsWith('dead')
+          ? new Promise((_, reject) => hanging.push({ target, reject }))
+          : Promise.resolve().then(() => {
+              opened.push(target);
+              return { target };
+            }),
+      close: async () => undefined,
+      usable: () => true,
+    });
+    const timeOutAttempts = () => {
+      for (const attempt of hanging.splice(0)) attempt.reject(new Error('timeout'));
+    };
+    const healthy = await budget.lease('healthy', 'db-healthy');
+    healthy.release();
+    const deadKeys = Array.from({ length: 6 }, (_, index) => `dead${index}`);
+    const firstTries = deadKeys.map((key) => budget.lease(key, key).catch((error: unknown) => error));
+    await waitFor('two attempts in flight', async () => hanging.length === 2, { timeoutMs: 2_000, intervalMs: 5 });
+    expect(budget.openingCount).toBe(2);
+    expect(budget.waitingCount).toBe(4);
+    // The healthy database's idle connection is handed over at once, whatever is queued.
+    const again = await budget.lease('healthy', 'db-healthy');
+    expect(again.connection).toBe(healthy.connection);
+    again.release();
+    for (let round = 0; round < 3; round++) {
+      await waitFor('attempts in flight', async () => hanging.length === 2, { timeoutMs: 2_000, intervalMs: 5 });
+      timeOutAttempts();
+    }
+    expect((await Promise.all(firstTries)).every((result) => result instanceof Error)).toBe(true);
+    // The dead databases retry; a database that needs a new connection comes after them…
+    const retries = deadKeys.map((key) => budget.lease(key, key).catch((error: unknown) => error));
+    await waitFor('two retries in flight', async () => hanging.length === 2, { timeoutMs: 2_000, intervalMs: 5 });
+    const fresh = budget.lease('other', 'db-other');
+    expect(budget.waitingCount).toBe(5);
+    timeOutAttempts();
+    // …and is served first: the others failed before.
+    await expect(fresh).resolves.toMatchObject({ connection: { target: 'db-other' } });
+    expect(opened).toEqual(['db-healthy', 'db-other']);
+    for (let round = 0; round < 2; round++) {
+      await waitFor('retries in flight', async () => hanging.length === 2, { timeoutMs: 2_000, intervalMs: 5 });
+      timeOutAttempts();
+    }
+    expect((await Promise.all(retries)).every((result) => result instanceof Error)).toBe(true);
+    expect(budget.openingCount).toBe(0);
+    expect(budget.openCount).toBe(2);
+  });
 });

@@ -1,11 +1,16 @@
 import { SyncError } from '../infra/runtime/errors';
 
-export interface ConnectionBudgetOptions<C> {
+export interface ConnectionBudgetOptions<C, T> {
   /** Open connections allowed at once, across every external database of this process. */
   maxOpen: number;
+  /**
+   * Of those, connection attempts in progress at once (default: maxOpen). Hosts that accept and
+   * never answer hold an attempt until it times out; they may not take every slot.
+   */
+  maxOpening?: number;
   /** An idle connection is closed after this long, so quiet databases hold nothing open. */
   idleMs: number;
-  open(connectionString: string): Promise<C>;
+  open(target: T): Promise<C>;
   close(connection: C): Promise<void>;
   /** False once a connection has failed; such a connection is closed instead of reused. */
   usable(connection: C): boolean;
@@ -39,15 +44,28 @@ interface Waiter<C> {
  * closes the least recently used idle connection of another database to make room. Callers wait
  * (first come, first served) only when every connection is in use.
  */
-export class ConnectionBudget<C> {
+export class ConnectionBudget<C, T = string> {
   #open = 0;
+  /** Connection attempts in progress (each also counted in #open). */
+  #opening = 0;
+  /** Databases whose last connection attempt failed: they wait behind every other database. */
+  readonly #failing = new Set<string>();
   // Insertion order is recency: the first entry is the least recently used idle connection.
   readonly #idle = new Set<IdleConnection<C>>();
   readonly #waiters: Waiter<C>[] = [];
   #closed = false;
 
-  constructor(private readonly options: ConnectionBudgetOptions<C>) {
+  readonly #maxOpening: number;
+
+  constructor(private readonly options: ConnectionBudgetOptions<C, T>) {
     if (!Number.isInteger(options.maxOpen) || options.maxOpen < 1) throw new RangeError('maxOpen must be a positive integer');
+    this.#maxOpening = Math.min(options.maxOpen, options.maxOpening ?? options.maxOpen);
+    if (!Number.isInteger(this.#maxOpening) || this.#maxOpening < 1) throw new RangeError('maxOpening must be a positive integer');
+  }
+
+  /** Connection attempts in progress now. */
+  get openingCount(): number {
+    return this.#opening;
   }
 
   /** Connections open now (in use or idle). */
@@ -63,17 +81,18 @@ export class ConnectionBudget<C> {
     return this.#waiters.length;
   }
 
-  async lease(key: string, connectionString: string): Promise<Lease<C>> {
+  async lease(key: string, target: T): Promise<Lease<C>> {
     if (this.#closed) throw closedError();
-    // Earlier waiters go first: a newcomer claims directly only when nobody is queued.
-    const immediate = this.#waiters.length === 0 ? this.#claim(key) : undefined;
+    // Its own idle connection is always taken at once; a new slot only when nobody is queued
+    // (earlier waiters go first).
+    const immediate = this.#claimIdle(key) ?? (this.#waiters.length === 0 ? this.#claim(key) : undefined);
     const granted =
       immediate ??
       (await new Promise<Claim<C>>((grant, refuse) => {
         this.#waiters.push({ key, grant, refuse });
         this.#pump();
       }));
-    return this.#realize(granted, key, connectionString);
+    return this.#realize(granted, key, target);
   }
 
   /** Closes the idle connections of one database (it was removed or reconfigured). */
@@ -93,36 +112,64 @@ export class ConnectionBudget<C> {
     await Promise.all([...this.#idle].map((idle) => this.#closeIdle(idle)));
   }
 
+  /** This database's own idle connection, if it is still usable. */
+  #claimIdle(key: string): Claim<C> | undefined {
+    for (const idle of this.#idle) {
+      if (idle.key !== key || !this.options.usable(idle.connection)) continue;
+      this.#takeIdle(idle);
+      return { kind: 'reuse', connection: idle.connection };
+    }
+    return undefined;
+  }
+
   #claim(key: string): Claim<C> | undefined {
+    const reuse = this.#claimIdle(key);
+    if (reuse) return reuse;
+    // Everything below opens a connection: only within the share for attempts, counted from the
+    // claim on (a pump grants several claims before any of them starts opening).
+    if (this.#opening >= this.#maxOpening) return undefined;
+    let claim: Claim<C> | undefined;
     for (const idle of this.#idle) {
       if (idle.key !== key) continue;
-      this.#takeIdle(idle);
-      if (this.options.usable(idle.connection)) return { kind: 'reuse', connection: idle.connection };
       // A connection that died while idle: its slot is reused for a fresh one.
-      return { kind: 'replace', victim: idle.connection };
+      this.#takeIdle(idle);
+      claim = { kind: 'replace', victim: idle.connection };
+      break;
     }
-    if (this.#open < this.options.maxOpen) {
+    if (!claim && this.#open < this.options.maxOpen) {
       this.#open++;
-      return { kind: 'open' };
+      claim = { kind: 'open' };
     }
-    const leastRecent = this.#idle.values().next();
-    if (leastRecent.done) return undefined;
-    this.#takeIdle(leastRecent.value);
-    return { kind: 'replace', victim: leastRecent.value.connection };
+    if (!claim) {
+      const leastRecent = this.#idle.values().next();
+      if (leastRecent.done) return undefined;
+      this.#takeIdle(leastRecent.value);
+      claim = { kind: 'replace', victim: leastRecent.value.connection };
+    }
+    this.#opening++;
+    return claim;
   }
+
 
   #takeIdle(idle: IdleConnection<C>): void {
     clearTimeout(idle.timer);
     this.#idle.delete(idle);
   }
 
-  async #realize(claim: Claim<C>, key: string, connectionString: string): Promise<Lease<C>> {
+  async #realize(claim: Claim<C>, key: string, target: T): Promise<Lease<C>> {
     if (claim.kind === 'reuse') return this.#leaseOf(key, claim.connection);
-    if (claim.kind === 'replace') await this.options.close(claim.victim).catch(() => undefined);
-    // The slot is counted from the claim on: a failed open gives it back.
+    // The slot and the attempt are counted from the claim on: a failed open gives both back.
     try {
-      return this.#leaseOf(key, await this.options.open(connectionString));
+      if (claim.kind === 'replace') await this.options.close(claim.victim).catch(() => undefined);
+      const connection = await this.options.open(target);
+      this.#failing.delete(key);
+      this.#opening--;
+      // The attempt's share is free again for the next waiter.
+      this.#pump();
+      return this.#leaseOf(key, connection);
     } catch (error: unknown) {
+      this.#failing.add(key);
+      this.#opening--;
       this.#open--;
       this.#pump();
       throw error;
@@ -158,16 +205,27 @@ export class ConnectionBudget<C> {
     await this.options.close(idle.connection).catch(() => undefined);
   }
 
-  /** Hands freed capacity to waiters in arrival order. */
+  /**
+   * Hands freed capacity to waiters in arrival order — those of databases whose last attempt
+   * failed after all others, so a flood of dead hosts cannot delay a healthy database — and lets
+   * a waiter whose own idle connection came back take it whatever its place.
+   */
   #pump(): void {
-    while (this.#waiters.length > 0) {
-      const first = this.#waiters[0];
-      if (!first) return;
-      const claim = this.#claim(first.key);
-      if (!claim) return;
-      this.#waiters.shift();
-      first.grant(claim);
+    for (const waiter of [...this.#waiters]) {
+      const reuse = this.#claimIdle(waiter.key);
+      if (reuse) this.#grant(waiter, reuse);
     }
+    const ordered = [...this.#waiters.filter((waiter) => !this.#failing.has(waiter.key)), ...this.#waiters.filter((waiter) => this.#failing.has(waiter.key))];
+    for (const waiter of ordered) {
+      const claim = this.#claim(waiter.key);
+      if (!claim) return;
+      this.#grant(waiter, claim);
+    }
+  }
+
+  #grant(waiter: Waiter<C>, claim: Claim<C>): void {
+    this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+    waiter.grant(claim);
   }
 }
 

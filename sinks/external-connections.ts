@@ -1,21 +1,79 @@
 import pg from 'pg';
+import { logger } from '../infra/runtime/log';
+import type { ExternalConnection } from '../schema/external-connection';
 import { ConnectionBudget } from './connection-budget';
+import type { TargetAddressPolicy } from './target-address-policy';
+import { resolveTarget, TargetNotAllowedError, TargetUnreachableError, type HostLookup } from './target-resolver';
+
+const log = logger('sink');
 
 export interface ExternalConnectionLimits {
   /** Open connections to external databases allowed at once in this process. */
   maxOpen: number;
+  /** Of those, connection attempts in progress at once (so dead hosts cannot take every slot). */
+  maxOpening?: number;
   /** Idle connections close after this long. */
   idleMs: number;
+  /** A DNS lookup or connection attempt (TCP, TLS and login) gives up after this long, in ms. */
+  connectTimeoutMs?: number;
+  /** Where tenants' databases may be. */
+  policy: TargetAddressPolicy;
+  /** Resolves host names (tests bring their own). */
+  lookup?: HostLookup;
 }
 
-/** The sink process's one budget of connections to external Postgres databases. */
-export function externalConnectionBudget(limits: ExternalConnectionLimits): ConnectionBudget<pg.Client> {
+/** `ssl` options for pg from a libpq sslmode; the host name is kept for SNI and certificate checks. */
+function sslOptions(connection: ExternalConnection): pg.ClientConfig['ssl'] {
+  switch (connection.sslmode) {
+    // pg cannot fall back from TLS to plain text as libpq's `prefer` does: plain text, as before.
+    case 'disable':
+    case 'prefer':
+      return false;
+    case 'require':
+    case 'no-verify':
+      return { rejectUnauthorized: false, servername: connection.host };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, servername: connection.host, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true, servername: connection.host };
+  }
+}
+
+/**
+ * The sink process's one budget of connections to external Postgres databases. A client is built
+ * from the parsed connection (never from a raw string) and connects to the address that was
+ * judged allowed right before.
+ */
+export function externalConnectionBudget(limits: ExternalConnectionLimits): ConnectionBudget<pg.Client, ExternalConnection> {
+  const connectTimeoutMs = limits.connectTimeoutMs ?? 5_000;
   // A client whose socket failed or ended emits once; it is then never handed out again.
   const dead = new WeakSet<pg.Client>();
-  return new ConnectionBudget<pg.Client>({
-    ...limits,
-    async open(connectionString) {
-      const client = new pg.Client({ connectionString, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: process.env.PGAPPNAME ?? 'stack-sync-sink' });
+  return new ConnectionBudget<pg.Client, ExternalConnection>({
+    maxOpen: limits.maxOpen,
+    maxOpening: limits.maxOpening ?? Math.max(1, Math.floor(limits.maxOpen / 4)),
+    idleMs: limits.idleMs,
+    async open(connection) {
+      let address: string;
+      try {
+        address = await resolveTarget(connection, limits.policy, connectTimeoutMs, limits.lookup);
+      } catch (error: unknown) {
+        // The detail (which address, why) is for operators; tenants see the error's code only.
+        if (error instanceof TargetNotAllowedError) log.warn('refused to connect to an external database', { code: error.code, ...error.detail });
+        if (error instanceof TargetUnreachableError) log.warn('could not reach an external database', { code: error.code, host: connection.host, detail: error.detail });
+        throw error;
+      }
+      const client = new pg.Client({
+        host: address,
+        port: connection.port,
+        database: connection.database,
+        user: connection.user,
+        ...(connection.password !== undefined ? { password: connection.password } : {}),
+        ssl: sslOptions(connection),
+        ...(connection.searchPath !== undefined ? { options: `-c search_path=${connection.searchPath}` } : {}),
+        application_name: connection.applicationName ?? process.env.PGAPPNAME ?? 'stack-sync-sink',
+        connectionTimeoutMillis: connectTimeoutMs,
+        keepAlive: true,
+      });
       // Without a listener an idle connection dropped by the server would crash the process.
       client.on('error', () => dead.add(client));
       client.on('end', () => dead.add(client));
@@ -23,7 +81,9 @@ export function externalConnectionBudget(limits: ExternalConnectionLimits): Conn
         await client.connect();
       } catch (error: unknown) {
         await client.end().catch(() => undefined);
-        throw error;
+        const detail = `${connection.host} (${address}):${connection.port}: ${error instanceof Error ? error.message : String(error)}`;
+        log.warn('could not connect to an external database', { code: 'SINK_TARGET_UNREACHABLE', detail });
+        throw new TargetUnreachableError(detail, { cause: error });
       }
       return client;
     },

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { storedProjectConfigSchema } from '../schema/project-config';
 import type { SecretBox } from '../schema/secret-box';
+import { parseConnectionString, type ExternalConnection } from '../schema/external-connection';
 
 /** One external database the sink should be writing, as project configs say now. */
 export interface ExternalDatabase {
@@ -11,7 +12,7 @@ export interface ExternalDatabase {
   databaseId: string;
   /** Changes when the connection string changes, so the worker restarts with the new one. */
   fingerprint: string;
-  connectionString: string;
+  connection: ExternalConnection;
 }
 
 export interface ExternalDatabaseProblem {
@@ -45,10 +46,9 @@ export async function loadExternalDatabases(
     }
     for (const [databaseId, database] of Object.entries(config.data.dbSync.externalDatabases)) {
       const key = `${row.tenancy_id}/${databaseId}`;
+      let connectionString: string;
       try {
-        const connectionString = secrets.open(database.encryptedConnectionString);
-        const fingerprint = createHash('sha256').update(connectionString).digest('hex');
-        databases.push({ key, tenancyId: row.tenancy_id, databaseId, fingerprint, connectionString });
+        connectionString = secrets.open(database.encryptedConnectionString);
       } catch {
         problems.push({
           key,
@@ -57,7 +57,17 @@ export async function loadExternalDatabases(
           code: 'SINK_UNREADABLE_CONNECTION_STRING',
           message: 'the stored connection string cannot be decrypted with this STACK_SECRET_KEY',
         });
+        continue;
       }
+      // Checked again here: configs saved before connection strings were checked, or written
+      // behind the API's back, get no further than those saved through it.
+      const parsed = parseConnectionString(connectionString);
+      if (!parsed.ok) {
+        problems.push({ key, tenancyId: row.tenancy_id, databaseId, code: 'SINK_CONNECTION_STRING_REFUSED', message: `the connection string is refused: ${parsed.problem}` });
+        continue;
+      }
+      const fingerprint = createHash('sha256').update(connectionString).digest('hex');
+      databases.push({ key, tenancyId: row.tenancy_id, databaseId, fingerprint, connection: parsed.connection });
     }
   }
   return { databases, problems };

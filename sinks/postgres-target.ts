@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SyncError, sqlState } from '../infra/runtime/errors';
 import { planBatch, type OffsetEvent } from './batch-plan';
+import type { ExternalConnection } from '../schema/external-connection';
 import type { ConnectionBudget } from './connection-budget';
 import type { Mapping } from './mapping';
 import { deleteStatement, refreshPrimaryEmailStatement, upsertStatements } from './sql';
@@ -30,13 +31,14 @@ const coverageDdl = `ALTER TABLE _stack_sync_metadata
 const ddlLockKey = 7_264_913_001;
 
 export interface PostgresTargetOptions {
-  connectionString: string;
+  /** Parsed and checked when saved; resolved and judged again at every connect. */
+  connection: ExternalConnection;
   /** Names the target in errors and metrics, e.g. `<tenancyId>/<databaseId>`. */
   label: string;
   topic: string;
   mappings: readonly Mapping[];
   /** Connections are leased from the sink process's one budget, never pooled per database. */
-  connections: ConnectionBudget<pg.Client>;
+  connections: ConnectionBudget<pg.Client, ExternalConnection>;
 }
 
 /** An external Postgres database, written through connections leased from the process's budget. */
@@ -45,7 +47,7 @@ export class PostgresTarget implements SyncTarget {
 
   /** Runs `work` on a leased connection; a connection whose rollback failed is not reused. */
   async #withConnection<T>(stage: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const lease = await this.options.connections.lease(this.options.label, this.options.connectionString).catch((error: unknown) => {
+    const lease = await this.options.connections.lease(this.options.label, this.options.connection).catch((error: unknown) => {
       throw this.#describe(error, stage);
     });
     let broken = false;
@@ -193,12 +195,8 @@ export class PostgresTarget implements SyncTarget {
 
   /** `database "app" on db.example.com:5432`, without credentials, for error messages. */
   get #databaseName(): string {
-    try {
-      const url = new URL(this.options.connectionString);
-      return `database "${decodeURIComponent(url.pathname.slice(1))}" on ${url.host}`;
-    } catch {
-      return 'database with an unparsable connection string';
-    }
+    const { database, host, port } = this.options.connection;
+    return `database "${database}" on ${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import type { TenantTopics } from '../cdc/tenant-topics';
 import { errorMessage } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import { Service, sleep } from '../infra/runtime/service';
+import type { ExternalConnection } from '../schema/external-connection';
 import type { ConnectionBudget } from './connection-budget';
 import { DatabaseSync, type TargetStatus } from './database-sync';
 import { loadExternalDatabases, type ExternalDatabase, type ExternalDatabaseProblem } from './external-databases';
@@ -33,7 +34,7 @@ export interface SinkSupervisorOptions {
   groupId: string;
   mappings: readonly Mapping[];
   metrics: SinkMetrics;
-  connections: ConnectionBudget<pg.Client>;
+  connections: ConnectionBudget<pg.Client, ExternalConnection>;
   /** How often project configs are re-read, in ms. */
   pollMs: number;
   /** Kafka consumer session timeout, in ms. */
@@ -148,7 +149,7 @@ export class SinkSupervisor extends Service {
       tenancyId: database.tenancyId,
       databaseId: database.databaseId,
       target: new PostgresTarget({
-        connectionString: database.connectionString,
+        connection: database.connection,
         label: database.key,
         topic,
         mappings: options.mappings,

@@ -5,6 +5,7 @@ import { SecretBox } from '../schema/secret-box';
 import { TenantTopics } from '../cdc/tenant-topics';
 import { kafkaClient } from '../infra/runtime/kafka-client';
 import { externalConnectionBudget } from './external-connections';
+import { loadTargetAddressPolicy } from './target-resolver';
 import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
 import { SinkSupervisor } from './sink-supervisor';
@@ -21,6 +22,8 @@ export type SinkConfig = Pick<
   | 'SINK_MAX_CONNECTIONS'
   | 'SINK_IDLE_CONNECTION_MS'
   | 'STACK_SECRET_KEY'
+  | 'SINK_ALLOWED_TARGETS'
+  | 'SINK_CONNECT_TIMEOUT_MS'
 >;
 
 export interface RunningSink {
@@ -36,7 +39,12 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
   const internal = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
   // Idle connections ended by the server must not crash the process; the next poll reports it.
   internal.on('error', () => undefined);
-  const connections = externalConnectionBudget({ maxOpen: config.SINK_MAX_CONNECTIONS, idleMs: config.SINK_IDLE_CONNECTION_MS });
+  const connections = externalConnectionBudget({
+    maxOpen: config.SINK_MAX_CONNECTIONS,
+    idleMs: config.SINK_IDLE_CONNECTION_MS,
+    connectTimeoutMs: config.SINK_CONNECT_TIMEOUT_MS,
+    policy: await loadTargetAddressPolicy(config),
+  });
   const supervisor = new SinkSupervisor({
     internal,
     secrets: new SecretBox(config.STACK_SECRET_KEY),

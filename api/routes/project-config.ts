@@ -4,6 +4,10 @@ import { z } from 'zod';
 import { externalDatabaseIdSchema, externalDatabaseInputSchema, type AuthConfig, type StoredProjectConfig } from '../../schema/project-config';
 import { project } from '../../schema/tables';
 import type { SecretBox } from '../../schema/secret-box';
+import { parseConnectionString, redactedConnectionString } from '../../schema/external-connection';
+import type { TargetAddressPolicy } from '../../sinks/target-address-policy';
+import { resolveTarget, TargetNotAllowedError } from '../../sinks/target-resolver';
+import { knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
 import { loadProjectConfig } from '../project-config-store';
 import { parseBody } from '../parse-body';
@@ -65,25 +69,53 @@ function authView(auth: AuthConfig): Record<string, unknown> {
   };
 }
 
-/** Shows where a connection string points without its password. */
-function redact(connectionString: string): string {
+/**
+ * An external database as the API shows it: where the sink really connects (host, port, database,
+ * user) and the connection string rebuilt from those, password masked. A stored string that is no
+ * longer accepted shows why instead.
+ */
+function externalDatabaseView(database: StoredProjectConfig['dbSync']['externalDatabases'][string], secrets: SecretBox): Record<string, unknown> {
+  let raw: string;
   try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = '********';
-    return url.toString();
+    raw = secrets.open(database.encryptedConnectionString);
   } catch {
-    return '********';
+    return { type: database.type, connection_string: null, error: 'the stored connection string cannot be decrypted' };
   }
+  const parsed = parseConnectionString(raw);
+  if (!parsed.ok) return { type: database.type, connection_string: null, error: `the stored connection string is refused: ${parsed.problem}` };
+  const { connection } = parsed;
+  return {
+    type: database.type,
+    connection_string: redactedConnectionString(connection),
+    host: connection.host,
+    port: connection.port,
+    database: connection.database,
+    user: connection.user,
+  };
 }
 
 function configView(config: StoredProjectConfig, secrets: SecretBox): Record<string, unknown> {
-  const externalDatabases = Object.fromEntries(
-    Object.entries(config.dbSync.externalDatabases).map(([id, database]) => [
-      id,
-      { type: database.type, connection_string: redact(secrets.open(database.encryptedConnectionString)) },
-    ]),
-  );
+  const externalDatabases = Object.fromEntries(Object.entries(config.dbSync.externalDatabases).map(([id, database]) => [id, externalDatabaseView(database, secrets)]));
   return { db_sync: { external_databases: externalDatabases }, auth: authView(config.auth) };
+}
+
+/**
+ * Refuses, when saved, a database whose host resolves to an address the sink would refuse
+ * (loopback, private ranges, our internal database…). A name that does not resolve now is
+ * accepted: the sink judges every address again right before each connect.
+ */
+async function refuseForbiddenHosts(databases: Record<string, { connection_string: string }>, policy: TargetAddressPolicy): Promise<void> {
+  await Promise.all(
+    Object.entries(databases).map(async ([id, database]) => {
+      const parsed = parseConnectionString(database.connection_string);
+      if (!parsed.ok) return;
+      try {
+        await resolveTarget(parsed.connection, policy, 2_000);
+      } catch (error: unknown) {
+        if (error instanceof TargetNotAllowedError) throw knownErrors.externalDatabaseNotAllowed(id);
+      }
+    }),
+  );
 }
 
 export const projectConfigRoutes = new Hono<ApiEnv>()
@@ -96,6 +128,7 @@ export const projectConfigRoutes = new Hono<ApiEnv>()
     const { db, secrets } = c.get('deps');
     const body = await parseBody(c, configUpdateBody);
     const projectId = c.get('project').id;
+    if (body.db_sync) await refuseForbiddenHosts(body.db_sync.external_databases, await c.get('deps').targetAddressPolicy());
     const current = await loadProjectConfig(db, projectId);
     const externalDatabases = body.db_sync
       ? Object.fromEntries(

@@ -11,7 +11,7 @@ import { deleteTopicsWithPrefix } from './topic-cleanup';
 import { waitFor } from '../../infra/wait-for';
 import { loadConfig, type EnvConfig } from '../../schema/env-config';
 import { startSink, type RunningSink } from '../../sinks/start-sink';
-import { createDatabase, dropDatabase, templateDatabase, testServices, uniqueName, withClient } from './test-services';
+import { createDatabase, dropDatabase, templateDatabase, testAllowedTargets, testServices, uniqueName, withClient } from './test-services';
 
 export interface TestProject {
   id: string;
@@ -55,6 +55,7 @@ export class PipelineContext {
       SINK_GROUP_PREFIX: `test.${name}`,
       SINK_CONFIG_POLL_MS: '300',
       SINK_SESSION_TIMEOUT_MS: '3000',
+      SINK_ALLOWED_TARGETS: testAllowedTargets,
       API_PORT: '0',
       METRICS_PORT: '0',
       ...overrides,

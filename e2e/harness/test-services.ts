@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { parseConnectionString, type ExternalConnection } from '../../schema/external-connection';
+import { parseAllowedTargets, type TargetAddressPolicy } from '../../sinks/target-address-policy';
 
 /** Where the test profile's services are; provided by global-setup.ts. */
 export interface TestServices {
@@ -44,4 +46,22 @@ export async function createDatabase(adminUrl: string, name: string, template?: 
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
   await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+/** A test database's URL as the sink takes it (parsed like a saved connection string). */
+export function externalConnectionOf(url: string): ExternalConnection {
+  const parsed = parseConnectionString(url);
+  if (!parsed.ok) throw new Error(`not a connection string the sink accepts: ${parsed.problem}`);
+  return parsed.connection;
+}
+
+/**
+ * Tests reach their databases (and fault-injecting proxies) on loopback, which the sink refuses
+ * unless allowed; the internal cluster stays refused.
+ */
+export const testAllowedTargets = '127.0.0.1';
+
+export function testAddressPolicy(): TargetAddressPolicy {
+  const internal = new URL(testServices().internalAdminUrl);
+  return { allowed: parseAllowedTargets(testAllowedTargets), internal: [{ address: internal.hostname, port: Number(internal.port) }] };
 }
