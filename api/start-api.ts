@@ -13,6 +13,9 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
+/** How often expired rate-limit counters are deleted, in ms. */
+const rateLimitCleanupMs = 5 * 60_000;
+
 export function internalDatabasePool(databaseUrl: string): pg.Pool {
   // Timestamps are `timestamp without time zone` holding UTC: sessions must agree on UTC.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' });
@@ -20,21 +23,30 @@ export function internalDatabasePool(databaseUrl: string): pg.Pool {
   return pool;
 }
 
+/** A URL to reach a server listening on `host` from this machine. */
+export function localUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
 export async function startApi(
-  config: ApiConfig & Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT'>,
+  config: ApiConfig & Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT' | 'LISTEN_HOST'>,
   syncStatus?: () => TargetStatus[],
 ): Promise<RunningApi> {
   const pool = internalDatabasePool(config.DATABASE_URL);
-  const app = createApp(createApiDependencies(config, pool, syncStatus));
+  const deps = createApiDependencies(config, pool, syncStatus);
+  const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: '0.0.0.0' }, () => resolve(started));
+    const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: config.LISTEN_HOST }, () => resolve(started));
   });
+  const cleanup = setInterval(() => void deps.rateLimiter.deleteExpired().catch(() => undefined), rateLimitCleanupMs);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.API_PORT;
   return {
     app,
-    url: `http://127.0.0.1:${port}`,
+    url: localUrl(config.LISTEN_HOST, port),
     async stop() {
+      clearInterval(cleanup);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.end();
     },
