@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import pg from 'pg';
+import { localUrl } from '../infra/runtime/local-url';
 import type { EnvConfig } from '../schema/env-config';
 import type { TargetStatus } from '../sinks/database-sync';
 import type { ApiEnv } from './api-env';
@@ -21,12 +22,6 @@ export function internalDatabasePool(databaseUrl: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' });
   pool.on('error', () => undefined);
   return pool;
-}
-
-/** A URL to reach a server listening on `host` from this machine. */
-export function localUrl(host: string, port: number): string {
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 export async function startApi(

@@ -33,6 +33,11 @@ describe('environment config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(named);
   });
 
+  it('takes an empty METRICS_TOKEN (compose passes one through unset) as none', () => {
+    expect(loadConfig({ METRICS_TOKEN: '' }).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'a-metrics-token-of-some-length' }).METRICS_TOKEN).toBe('a-metrics-token-of-some-length');
+  });
+
   it('listens on loopback unless told otherwise', () => {
     expect(loadConfig({}).LISTEN_HOST).toBe('127.0.0.1');
     expect(loadConfig({ LISTEN_HOST: '0.0.0.0' }).LISTEN_HOST).toBe('0.0.0.0');

@@ -88,7 +88,7 @@ export const envConfigSchema = z.object({
    * Bearer token for `/metrics` and the detailed `/health` on METRICS_PORT (both name tenancies and
    * external databases). Unset, they are served only while the server listens on loopback.
    */
-  METRICS_TOKEN: z.string().min(16).optional(),
+  METRICS_TOKEN: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16).optional()),
   /**
    * Encrypts stored secrets (external connection strings, signing keys); at least 32 characters.
    * Required, and never a published value, unless the local services are in use.
