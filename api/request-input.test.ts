@@ -83,28 +83,31 @@ describe('request input', () => {
     await using ctx = await PipelineContext.open();
     const project = await ctx.createProject();
     const api = await startApi({ ...ctx.config, API_PORT: 0, LISTEN_HOST: '127.0.0.1' });
+    const requests: http.ClientRequest[] = [];
     try {
       const url = new URL('/api/v1/users', api.url);
       const headers = { 'content-type': 'application/json', 'x-stack-project-id': project.id, 'x-stack-access-type': 'server', 'x-stack-secret-server-key': project.secretServerKey };
 
       // Announces 50 MB and sends 64 KiB: the answer must come from the header alone.
       const announced = http.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(50_000_000) } });
+      requests.push(announced);
       const announcedResponse = responseOf(announced, 10_000);
       await writeWithoutEnding(announced, 64 * 1024);
       const fromHeader = await announcedResponse;
-      announced.destroy();
       expect(fromHeader.status).toBe(413);
       expect(JSON.parse(fromHeader.body)).toMatchObject({ code: 'BODY_TOO_LARGE' });
 
       // Chunked, no length: refused once more than the limit has arrived, while the client is still sending.
       const streamed = http.request(url, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } });
+      requests.push(streamed);
       const streamedResponse = responseOf(streamed, 10_000);
       await writeWithoutEnding(streamed, 1_500_000);
       const whileStreaming = await streamedResponse;
-      streamed.destroy();
       expect(whileStreaming.status).toBe(413);
       expect(JSON.parse(whileStreaming.body)).toMatchObject({ code: 'BODY_TOO_LARGE' });
     } finally {
+      // Unfinished requests would keep the server from closing.
+      for (const request of requests) request.destroy();
       await api.stop();
     }
     expect(await countUsers(ctx)).toBe(0);
