@@ -47,12 +47,11 @@ async function signInHolders(ctx: PipelineContext, tenancyId: string, email: str
 }
 
 describe('no account pre-hijack', () => {
-  it('a channel added by someone else (even anonymous) blocks neither the owner’s sign-up nor captures their code sign-in', async () => {
+  it('a channel added by someone else (even anonymous) neither blocks the owner’s sign-up nor keeps the owner from proving the address', async () => {
     await using ctx = await PipelineContext.open();
     const project = await ctx.createProject();
     const attacker = await ctx.as(project, 'client', 'POST', '/api/v1/auth/anonymous/sign-up', {});
-    const attackerToken = String(attacker.body.access_token);
-    const planted = await ctx.asUser(project, attackerToken, 'POST', '/api/v1/contact-channels', {
+    const planted = await ctx.asUser(project, String(attacker.body.access_token), 'POST', '/api/v1/contact-channels', {
       user_id: 'me',
       type: 'email',
       value: 'victim@example.com',
@@ -60,27 +59,28 @@ describe('no account pre-hijack', () => {
     });
     expect(planted.status).toBe(201);
 
-    // The victim signs up with a password: not 409, and the planted claim is gone with the attacker's sessions.
+    // The victim signs up with a password: not 409; the planted claim no longer signs anyone in.
     const victim = await passwordSignUp(ctx, project, 'Victim@Example.com', 'the victim’s password');
     expect(victim.status).toBe(201);
     expect(victim.body.user_id).not.toBe(attacker.body.user_id);
     expect(await signInHolders(ctx, project.tenancyId, 'victim@example.com')).toEqual([{ userId: victim.body.user_id, isVerified: false }]);
-    expect((await ctx.asUser(project, attackerToken, 'GET', '/api/v1/users/me')).body.code).toBe('SESSION_REVOKED');
     expect((await passwordSignIn(ctx, project, 'victim@example.com', 'the victim’s password')).body.user_id).toBe(victim.body.user_id);
 
-    // Planted again, through a fresh anonymous account: the victim's code sign-in still lands with the victim's
-    // proof, never in the attacker's account.
+    // Planted again through another account, the claim takes the unverified address from the victim …
     const again = await ctx.as(project, 'client', 'POST', '/api/v1/auth/anonymous/sign-up', {});
-    // The victim's unverified password account loses the address to the new claim …
-    expect(
-      (await ctx.asUser(project, String(again.body.access_token), 'POST', '/api/v1/contact-channels', { user_id: 'me', type: 'email', value: 'victim@example.com', used_for_auth: true })).status,
-    ).toBe(201);
-    // … and the victim's proof takes it back into an account of the victim's own.
-    const proven = await codeSignIn(ctx, project, 'victim@example.com');
-    expect(proven.userId).not.toBe(again.body.user_id);
-    expect(proven.userId).not.toBe(attacker.body.user_id);
-    expect(await signInHolders(ctx, project.tenancyId, 'victim@example.com')).toEqual([{ userId: proven.userId, isVerified: true }]);
-    expect((await ctx.asUser(project, String(again.body.access_token), 'GET', '/api/v1/users/me')).body.code).toBe('SESSION_REVOKED');
+    const againToken = String(again.body.access_token);
+    expect((await ctx.asUser(project, againToken, 'POST', '/api/v1/contact-channels', { user_id: 'me', type: 'email', value: 'victim@example.com', used_for_auth: true })).status).toBe(201);
+    expect(await signInHolders(ctx, project.tenancyId, 'victim@example.com')).toEqual([{ userId: again.body.user_id, isVerified: false }]);
+    // … but the victim, still signed in, proves it with a code and has it back, verified, in the same account.
+    const proven = await codeSignIn(ctx, project, 'victim@example.com', String(victim.body.access_token));
+    expect(proven.userId).toBe(victim.body.user_id);
+    expect(await signInHolders(ctx, project.tenancyId, 'victim@example.com')).toEqual([{ userId: victim.body.user_id, isVerified: true }]);
+    // The claimant the proof displaced is signed out everywhere; the victim's password works again.
+    expect((await ctx.asUser(project, againToken, 'GET', '/api/v1/users/me')).body.code).toBe('SESSION_REVOKED');
+    expect((await passwordSignIn(ctx, project, 'victim@example.com', 'the victim’s password')).body.user_id).toBe(victim.body.user_id);
+    // Verified now, the address cannot be claimed again.
+    const refused = await ctx.asUser(project, String(attacker.body.access_token), 'POST', '/api/v1/contact-channels', { user_id: 'me', type: 'email', value: 'VICTIM@example.com', used_for_auth: true });
+    expect([refused.status, refused.body.code]).toEqual([409, 'CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE']);
   });
 
   it('a password sign-up with someone else’s address does not capture the owner: their code signs them into their own account', async () => {

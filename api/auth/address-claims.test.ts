@@ -23,16 +23,19 @@ describe('claiming an address for sign-in', () => {
 describe('signing in with a code that proves the address', () => {
   it.each([
     ['verified holder, no caller', verified, undefined, { kind: 'sign-in-holder', userId: 'holder', isAnonymous: false }],
-    ['verified holder, another caller', verified, { userId: 'other', isAnonymous: true }, { kind: 'sign-in-holder', userId: 'holder', isAnonymous: false }],
+    ['verified holder, another caller', verified, { userId: 'other', isAnonymous: true, hasAddress: true }, { kind: 'sign-in-holder', userId: 'holder', isAnonymous: false }],
     // The pre-hijack case: never into the account that only claimed the address.
     ['unverified holder, no caller', unverified, undefined, { kind: 'new-owner', releaseFromUserId: 'holder' }],
-    ['unverified holder, signed-in other user', unverified, { userId: 'other', isAnonymous: false }, { kind: 'new-owner', releaseFromUserId: 'holder' }],
-    ['unverified holder, anonymous caller', unverified, { userId: 'anon', isAnonymous: true }, { kind: 'new-owner', releaseFromUserId: 'holder', upgradeUserId: 'anon' }],
-    ['unverified holder is the caller', unverified, { userId: 'holder', isAnonymous: false }, { kind: 'verify-for-caller', userId: 'holder', isAnonymous: false }],
-    ['unverified anonymous holder is the caller', { ...unverified, isAnonymous: true }, { userId: 'holder', isAnonymous: true }, { kind: 'verify-for-caller', userId: 'holder', isAnonymous: true }],
+    ['unverified holder, signed-in other user', unverified, { userId: 'other', isAnonymous: false, hasAddress: false }, { kind: 'new-owner', releaseFromUserId: 'holder' }],
+    ['unverified holder, anonymous caller', unverified, { userId: 'anon', isAnonymous: true, hasAddress: false }, { kind: 'new-owner', releaseFromUserId: 'holder', upgradeUserId: 'anon' }],
+    ['unverified holder is the caller', unverified, { userId: 'holder', isAnonymous: false, hasAddress: true }, { kind: 'verify-for-caller', userId: 'holder' }],
+    ['unverified anonymous holder is the caller', { ...unverified, isAnonymous: true }, { userId: 'holder', isAnonymous: true, hasAddress: true }, { kind: 'verify-for-caller', userId: 'holder' }],
+    // An owner whose unverified address a sign-up took proves it from their session: it comes back.
+    ['unverified holder, caller has the address too', unverified, { userId: 'owner', isAnonymous: false, hasAddress: true }, { kind: 'verify-for-caller', userId: 'owner', releaseFromUserId: 'holder' }],
+    ['no holder, caller has the address', undefined, { userId: 'owner', isAnonymous: false, hasAddress: true }, { kind: 'verify-for-caller', userId: 'owner' }],
     ['no holder, no caller', undefined, undefined, { kind: 'new-owner' }],
-    ['no holder, anonymous caller', undefined, { userId: 'anon', isAnonymous: true }, { kind: 'new-owner', upgradeUserId: 'anon' }],
-    ['no holder, signed-in caller', undefined, { userId: 'other', isAnonymous: false }, { kind: 'new-owner' }],
+    ['no holder, anonymous caller', undefined, { userId: 'anon', isAnonymous: true, hasAddress: false }, { kind: 'new-owner', upgradeUserId: 'anon' }],
+    ['no holder, signed-in caller', undefined, { userId: 'other', isAnonymous: false, hasAddress: false }, { kind: 'new-owner' }],
   ] as const)('%s', (_case, holder, caller, expected) => {
     expect(decideCodeSignIn(holder, caller)).toEqual(expected);
   });

@@ -17,6 +17,8 @@ export interface AddressHolder {
 export interface Caller {
   userId: string;
   isAnonymous: boolean;
+  /** Whether the caller has the address among its contact channels (for sign-in or not). */
+  hasAddress: boolean;
 }
 
 /** What a new claim on an address (a sign-up, a channel marked for sign-in) does. */
@@ -25,7 +27,7 @@ export type ClaimDecision =
   | { kind: 'free' }
   /** The claimant already holds it. */
   | { kind: 'own' }
-  /** Held unverified elsewhere: that claim is released (and its sessions revoked), then take it. */
+  /** Held unverified elsewhere: that claim is released (its sessions stay: nothing was proven), then take it. */
   | { kind: 'take-unverified'; fromUserId: string }
   /** Held verified by another account: 409. */
   | { kind: 'refuse' };
@@ -41,17 +43,24 @@ export function decideClaim(holder: AddressHolder | undefined, claimantUserId: s
 export type ProvenAddressDecision =
   /** The address was verified there: that account's owner is back. */
   | { kind: 'sign-in-holder'; userId: string; isAnonymous: boolean }
-  /** The signed-in holder proved its own unverified address: verify it there. */
-  | { kind: 'verify-for-caller'; userId: string; isAnonymous: boolean }
+  /**
+   * The prover is signed in to an account that holds the address or has it among its channels (an
+   * email verification, or an owner taking back an address a sign-up took): it becomes that
+   * account's verified sign-in address; another unverified holder is released first.
+   */
+  | { kind: 'verify-for-caller'; userId: string; releaseFromUserId?: string }
   /**
    * A new owner: the signed-in anonymous caller (upgraded in place) or a fresh user, given the
    * address verified. An unverified claim elsewhere is released first.
    */
   | { kind: 'new-owner'; releaseFromUserId?: string; upgradeUserId?: string };
 
+/** Releases on this path follow a proof: the released account's sessions are revoked. */
 export function decideCodeSignIn(holder: AddressHolder | undefined, caller: Caller | undefined): ProvenAddressDecision {
   if (holder?.isVerified) return { kind: 'sign-in-holder', userId: holder.userId, isAnonymous: holder.isAnonymous };
-  if (holder && caller && holder.userId === caller.userId) return { kind: 'verify-for-caller', userId: caller.userId, isAnonymous: caller.isAnonymous };
+  if (caller && (holder?.userId === caller.userId || caller.hasAddress)) {
+    return { kind: 'verify-for-caller', userId: caller.userId, ...(holder && holder.userId !== caller.userId ? { releaseFromUserId: holder.userId } : {}) };
+  }
   return {
     kind: 'new-owner',
     ...(holder ? { releaseFromUserId: holder.userId } : {}),

@@ -52,16 +52,41 @@ export function findUserByAuthEmail(tx: Pick<Database, 'select'>, tenancyId: str
   return findAddressHolder(tx, tenancyId, 'EMAIL', email, lock);
 }
 
+/** A user's EMAIL channels holding `email`, whether used for sign-in or not. */
+function ofUserEmail(tenancyId: string, userId: string, email: string) {
+  return and(
+    eq(contactChannel.tenancyId, tenancyId),
+    eq(contactChannel.projectUserId, userId),
+    eq(contactChannel.type, 'EMAIL'),
+    sql`lower(${contactChannel.value}) = ${normaliseEmail(email)}`,
+  );
+}
+
+/** Whether the user has `email` among its channels (used for sign-in or not). */
+export async function userHasEmail(tx: Pick<Database, 'select'>, tenancyId: string, userId: string, email: string): Promise<boolean> {
+  const [row] = await tx.select({ id: contactChannel.id }).from(contactChannel).where(ofUserEmail(tenancyId, userId, email)).limit(1);
+  return row !== undefined;
+}
+
 /**
  * Takes a sign-in address away from the account that holds it unverified: its channel stays (as a
- * contact address) but no longer signs in, and every session of that account is revoked.
+ * contact address) but no longer signs in. When someone *proved* the address (`proven`), every
+ * session of that account is revoked too: they may have been opened with an address that was never
+ * its own. A mere claim (a sign-up) leaves them, so that a real owner who lost an unverified address
+ * that way can still prove it from their session and take it back.
  */
-export async function releaseUnverifiedAddress(tx: Transaction, tenancyId: string, holderUserId: string, type: ChannelType, value: string): Promise<void> {
+export async function releaseUnverifiedAddress(
+  tx: Transaction,
+  tenancyId: string,
+  holderUserId: string,
+  address: { type: ChannelType; value: string },
+  proven: boolean,
+): Promise<void> {
   await tx
     .update(contactChannel)
     .set({ usedForAuth: null, updatedAt: new Date() })
-    .where(and(isAddress(tenancyId, type, value), eq(contactChannel.projectUserId, holderUserId), eq(contactChannel.isVerified, false)));
-  await revokeUserSessions(tx, tenancyId, holderUserId, 'sign-in address claimed by another account');
+    .where(and(isAddress(tenancyId, address.type, address.value), eq(contactChannel.projectUserId, holderUserId), eq(contactChannel.isVerified, false)));
+  if (proven) await revokeUserSessions(tx, tenancyId, holderUserId, 'sign-in address proven by someone else');
 }
 
 /**
@@ -78,16 +103,30 @@ export async function claimAddress(
   const holder = await findAddressHolder(tx, tenancyId, claim.type, claim.value, true);
   const decision = decideClaim(holder, claim.claimantUserId);
   if (decision.kind === 'refuse') throw refused();
-  if (decision.kind === 'take-unverified') await releaseUnverifiedAddress(tx, tenancyId, decision.fromUserId, claim.type, claim.value);
+  if (decision.kind === 'take-unverified') await releaseUnverifiedAddress(tx, tenancyId, decision.fromUserId, claim, false);
   return decision;
 }
 
-/** Marks a user's sign-in email proven; an anonymous user who proved an address is no longer anonymous. */
-export async function markAuthEmailVerified(tx: Transaction, tenancyId: string, userId: string, email: string): Promise<void> {
-  await tx
+/**
+ * The user proved `email`: its channels with that address are verified, one of them (the primary
+ * first) signs in with it if none did, and an anonymous user is anonymous no longer. Any other
+ * holder has been released by the caller.
+ */
+export async function verifyEmailForUser(tx: Transaction, tenancyId: string, userId: string, email: string): Promise<void> {
+  const channels = await tx
     .update(contactChannel)
     .set({ isVerified: true, updatedAt: new Date() })
-    .where(and(isAddress(tenancyId, 'EMAIL', email), eq(contactChannel.projectUserId, userId)));
+    .where(ofUserEmail(tenancyId, userId, email))
+    .returning({ id: contactChannel.id, isPrimary: contactChannel.isPrimary, usedForAuth: contactChannel.usedForAuth });
+  if (!channels.some((channel) => channel.usedForAuth === 'TRUE')) {
+    const chosen = channels.find((channel) => channel.isPrimary === 'TRUE') ?? channels[0];
+    if (chosen) {
+      await tx
+        .update(contactChannel)
+        .set({ usedForAuth: 'TRUE' })
+        .where(and(eq(contactChannel.tenancyId, tenancyId), eq(contactChannel.projectUserId, userId), eq(contactChannel.id, chosen.id)));
+    }
+  }
   await tx
     .update(projectUser)
     .set({ isAnonymous: false, updatedAt: new Date() })

@@ -50,7 +50,7 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
     if (decision.kind === 'link-holder') {
       userId = decision.userId;
     } else if (decision.kind === 'new-user-with-address' && email) {
-      if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, 'EMAIL', email);
+      if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, { type: 'EMAIL', value: email }, true);
       userId = await createOrUpgradeEmailUser(tx, project.tenancyId, { email, verified: true });
     } else {
       // No usable email (or one that belongs to someone else, verified): a user without a sign-in email.

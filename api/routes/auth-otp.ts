@@ -9,7 +9,7 @@ import { readCurrentUser } from '../auth/current-user';
 import { issueTokens } from '../auth/issue-tokens';
 import { isAllowedRedirect } from '../auth/redirect-urls';
 import { decideCodeSignIn } from '../auth/address-claims';
-import { findUserByAuthEmail, markAuthEmailVerified, releaseUnverifiedAddress } from '../auth/address-holders';
+import { findUserByAuthEmail, releaseUnverifiedAddress, userHasEmail, verifyEmailForUser } from '../auth/address-holders';
 import { countAttempt } from '../auth/attempt-limits';
 import { createOrUpgradeEmailUser } from '../auth/user-accounts';
 import { normaliseEmail } from '../channel-values';
@@ -68,9 +68,10 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
   })
   /**
    * Signs in with a code, which proves the address (api/auth/address-claims.ts): into the account
-   * where the address is verified; else the signed-in holder verifies it, or the prover becomes its
-   * owner (an anonymous caller upgraded in place, or a new user) and an account that merely claimed
-   * it unverified loses it and its sessions. Never into an account someone else set up with it.
+   * where the address is verified; else into the prover's own: the signed-in account that has the
+   * address (it becomes verified there), the signed-in anonymous user (upgraded) or a new user. An
+   * account that merely claimed it unverified loses it and its sessions. Never into an account
+   * someone else set up with it.
    */
   .post('/auth/otp/sign-in', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
@@ -90,18 +91,23 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
         }
         await tx.update(otpCode).set({ usedAt: new Date() }).where(eq(otpCode.id, row.id));
         const holder = await findUserByAuthEmail(tx, project.tenancyId, row.email, true);
-        const decision = decideCodeSignIn(holder, current ? { userId: current.id, isAnonymous: current.isAnonymous } : undefined);
+        const caller = current
+          ? { userId: current.id, isAnonymous: current.isAnonymous, hasAddress: await userHasEmail(tx, project.tenancyId, current.id, row.email) }
+          : undefined;
+        const decision = decideCodeSignIn(holder, caller);
+        const address = { type: 'EMAIL' as const, value: row.email };
         let signedIn: { id: string; isAnonymous: boolean };
         switch (decision.kind) {
           case 'sign-in-holder':
             signedIn = { id: decision.userId, isAnonymous: decision.isAnonymous };
             break;
           case 'verify-for-caller':
-            await markAuthEmailVerified(tx, project.tenancyId, decision.userId, row.email);
+            if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, address, true);
+            await verifyEmailForUser(tx, project.tenancyId, decision.userId, row.email);
             signedIn = { id: decision.userId, isAnonymous: false };
             break;
           case 'new-owner': {
-            if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, 'EMAIL', row.email);
+            if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, address, true);
             const userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
               email: row.email,
               verified: true,

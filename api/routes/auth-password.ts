@@ -38,7 +38,8 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
   /**
    * Creates a password user (or upgrades the signed-in anonymous user, keeping its id) and signs it
    * in. An address someone else holds unverified does not block it: that claim is released (the
-   * holder's sessions are revoked) and this user signs in with it. A verified holder answers 409.
+   * address stays on that account as a contact) and this user signs in with it. A verified holder
+   * answers 409 (api/auth/address-claims.ts).
    */
   .post('/auth/password/sign-up', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');

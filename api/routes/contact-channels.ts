@@ -127,7 +127,7 @@ async function limitClientClaim(c: Context<ApiEnv>, value: string): Promise<void
 
 /**
  * A channel that becomes a sign-in address claims it (api/auth/address-claims.ts): an unverified
- * holder elsewhere loses it (and its sessions), a verified one answers 409.
+ * holder elsewhere loses it (keeping it as a contact), a verified one answers 409.
  */
 function claimForSignIn(tx: Transaction, tenancyId: string, userId: string, type: 'EMAIL' | 'PHONE', value: string) {
   return claimAddress(tx, tenancyId, { claimantUserId: userId, type, value }, knownErrors.contactChannelAlreadyExists);
