@@ -7,6 +7,7 @@ import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
+import type { TrustFunction } from './auth/trusted-proxy';
 
 export type AccessType = 'client' | 'server' | 'admin';
 
@@ -19,11 +20,12 @@ export interface AuthSettings {
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   passwordHashLogN: number;
+  /** Attempts allowed per named address, and per client IP, in each window (api/auth/attempt-limits.ts). */
   signInLimitPerEmail: number;
   signInLimitPerIp: number;
-  signInWindowMs: number;
-  /** Read the client IP from X-Forwarded-For. */
-  trustProxy: boolean;
+  signInWindowSeconds: number;
+  /** Which proxies may report the client address in X-Forwarded-For (TRUST_PROXY). */
+  trustProxy: TrustFunction;
 }
 
 /** What the routes need from the process: injected, so tests build the app around their own database. */

@@ -68,11 +68,11 @@ describe('API: users and contact channels', () => {
     expect(await countUsers(ctx, project.tenancyId)).toBe(0);
   });
 
-  it('refuses an email that already signs someone in, leaving no half-created user', async () => {
+  it('refuses an email that already signs someone in (verified), leaving no half-created user', async () => {
     await using ctx = await PipelineContext.open();
     const project = await ctx.createProject();
-    await ctx.createUser(project, { primary_email: 'taken@example.com' });
-    const duplicate = await ctx.as(project, 'server', 'POST', '/api/v1/users', { primary_email: 'taken@example.com', display_name: 'second' });
+    await ctx.createUser(project, { primary_email: 'taken@example.com', primary_email_verified: true });
+    const duplicate = await ctx.as(project, 'server', 'POST', '/api/v1/users', { primary_email: 'Taken@Example.com', display_name: 'second' });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.code).toBe('USER_EMAIL_ALREADY_EXISTS');
     expect(await countUsers(ctx, project.tenancyId)).toBe(1);

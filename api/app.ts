@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { logger } from '../infra/runtime/log';
 import { ApiError, knownErrors } from './api-error';
 import type { ApiDependencies, ApiEnv } from './api-env';
 import { docsPage, openApiDocument } from './openapi';
+import { maxBodyBytes } from './parse-body';
 import { anonymousAuthRoutes } from './routes/auth-anonymous';
 import { appleAuthRoutes } from './routes/auth-apple';
 import { otpAuthRoutes } from './routes/auth-otp';
@@ -47,6 +49,16 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     c.set('deps', deps);
     await next();
   });
+  // Refused from Content-Length before a byte is read, or while streaming once the limit is
+  // passed: a body is never held whole in memory beyond the limit.
+  app.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw knownErrors.bodyTooLarge(maxBodyBytes);
+      },
+    }),
+  );
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.route('/api/v1', v1);
   app.route('/api/latest', v1);
@@ -61,7 +73,9 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
         'x-stack-known-error': error.code,
       });
     }
-    log.error('unhandled error', { method: c.req.method, path: c.req.path, error: error.message, stack: error.stack });
+    // The route's pattern, not the path (which can hold what the client sent), and the error's
+    // safe summary, never its message (infra/runtime/log.ts).
+    log.error('unhandled error', { method: c.req.method, route: c.req.routePath, error });
     return c.json({ code: 'INTERNAL_SERVER_ERROR', error: 'Something went wrong on our side.' }, 500);
   });
   return app;

@@ -25,6 +25,8 @@ describe('password auth', () => {
     expect(stored.rows[0]?.passwordHash).toMatch(/^scrypt\$/);
     expect(stored.rows[0]?.passwordHash).not.toContain('correct horse');
 
+    // Once the address is proven, it is Ada's alone.
+    await ctx.internal.query(`UPDATE "ContactChannel" SET "isVerified" = true WHERE "projectUserId" = $1`, [signUp.body.user_id]);
     const duplicate = await ctx.as(project, 'client', 'POST', '/api/v1/auth/password/sign-up', { email: 'ada@example.com', password: 'another one' });
     expect([duplicate.status, duplicate.body.code]).toEqual([409, 'USER_EMAIL_ALREADY_EXISTS']);
     const short = await ctx.as(project, 'client', 'POST', '/api/v1/auth/password/sign-up', { email: 'b@example.com', password: 'short' });

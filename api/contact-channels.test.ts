@@ -31,9 +31,9 @@ describe('contact channels', () => {
   it('keeps an email used for auth unique within a project', async () => {
     await using ctx = await PipelineContext.open();
     const project = await ctx.createProject();
-    const first = await ctx.createUser(project, { primary_email: 'shared@example.com' });
+    const first = await ctx.createUser(project, { primary_email: 'shared@example.com', primary_email_verified: true });
     const second = await ctx.createUser(project, {});
-    const clash = await ctx.as(project, 'server', 'POST', '/api/v1/contact-channels', { user_id: second, type: 'email', value: 'shared@example.com', used_for_auth: true });
+    const clash = await ctx.as(project, 'server', 'POST', '/api/v1/contact-channels', { user_id: second, type: 'email', value: 'Shared@Example.COM', used_for_auth: true });
     expect([clash.status, clash.body.code]).toEqual([409, 'CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE']);
     // Not for sign-in, the same address may sit on another user.
     expect((await ctx.as(project, 'server', 'POST', '/api/v1/contact-channels', { user_id: second, type: 'email', value: 'shared@example.com' })).status).toBe(201);

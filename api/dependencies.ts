@@ -12,6 +12,7 @@ import type { ApiDependencies } from './api-env';
 import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';
 import { SigningKeys } from './auth/signing-keys';
+import { compileTrust } from './auth/trusted-proxy';
 
 export type ApiConfig = Pick<
   EnvConfig,
@@ -48,12 +49,12 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStat
       passwordHashLogN: config.PASSWORD_HASH_LOG_N,
       signInLimitPerEmail: config.SIGN_IN_RATE_LIMIT_PER_EMAIL,
       signInLimitPerIp: config.SIGN_IN_RATE_LIMIT_PER_IP,
-      signInWindowMs: config.SIGN_IN_RATE_WINDOW_SECONDS * 1000,
-      trustProxy: config.TRUST_PROXY,
+      signInWindowSeconds: config.SIGN_IN_RATE_WINDOW_SECONDS,
+      trustProxy: compileTrust(config.TRUST_PROXY),
     },
     signingKeys: new SigningKeys(db, secrets, config.ACCESS_TOKEN_TTL_SECONDS),
     emailSender: new OutboxEmailSender(db),
-    rateLimiter: new RateLimiter(),
+    rateLimiter: new RateLimiter(pool),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     ...(syncStatus ? { syncStatus } : {}),

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { contactChannel } from '../schema/tables';
+import { knownErrors } from './api-error';
 import type { Database } from './api-env';
+import { claimAddress } from './auth/address-holders';
+import { normaliseEmail } from './channel-values';
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
@@ -15,10 +18,13 @@ export interface PrimaryEmailChange {
 /**
  * Applies a user's primary-email fields to their primary EMAIL contact channel, inside the caller's
  * transaction: creates it, changes it, or removes it. A changed address is unverified unless the
- * request says otherwise.
+ * request says otherwise. The address is stored normalised; when it becomes a sign-in address it
+ * is claimed first (api/auth/address-claims.ts): an unverified holder elsewhere loses it, a
+ * verified one answers 409 USER_EMAIL_ALREADY_EXISTS.
  */
 export async function applyPrimaryEmail(tx: Transaction, tenancyId: string, userId: string, change: PrimaryEmailChange): Promise<void> {
-  const { email, verified, authEnabled } = change;
+  const { verified, authEnabled } = change;
+  const email = typeof change.email === 'string' ? normaliseEmail(change.email) : change.email;
   if (email === undefined && verified === undefined && authEnabled === undefined) return;
   const ofUser = and(
     eq(contactChannel.tenancyId, tenancyId),
@@ -31,8 +37,10 @@ export async function applyPrimaryEmail(tx: Transaction, tenancyId: string, user
     if (current) await tx.delete(contactChannel).where(ofUser);
     return;
   }
+  const claim = (value: string) => claimAddress(tx, tenancyId, { claimantUserId: userId, type: 'EMAIL', value }, knownErrors.userEmailAlreadyExists);
   if (!current) {
     if (email === undefined) return;
+    if (authEnabled !== false) await claim(email);
     await tx.insert(contactChannel).values({
       tenancyId,
       projectUserId: userId,
@@ -45,13 +53,16 @@ export async function applyPrimaryEmail(tx: Transaction, tenancyId: string, user
     });
     return;
   }
-  const addressChanged = email !== undefined && email !== current.value;
+  const value = email ?? current.value;
+  const addressChanged = value !== current.value;
+  const usedForAuth = authEnabled === undefined ? current.usedForAuth : authEnabled ? ('TRUE' as const) : null;
+  if (usedForAuth === 'TRUE' && (addressChanged || current.usedForAuth !== 'TRUE')) await claim(value);
   await tx
     .update(contactChannel)
     .set({
-      value: email ?? current.value,
+      value,
       isVerified: verified ?? (addressChanged ? false : current.isVerified),
-      usedForAuth: authEnabled === undefined ? current.usedForAuth : authEnabled ? 'TRUE' : null,
+      usedForAuth,
       updatedAt: new Date(),
     })
     .where(ofUser);

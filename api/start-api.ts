@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import pg from 'pg';
+import { localUrl } from '../infra/runtime/local-url';
 import type { EnvConfig } from '../schema/env-config';
 import type { TargetStatus } from '../sinks/database-sync';
 import type { ApiEnv } from './api-env';
@@ -13,6 +14,9 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
+/** How often expired rate-limit counters are deleted, in ms. */
+const rateLimitCleanupMs = 5 * 60_000;
+
 export function internalDatabasePool(databaseUrl: string): pg.Pool {
   // Timestamps are `timestamp without time zone` holding UTC: sessions must agree on UTC.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' });
@@ -21,20 +25,23 @@ export function internalDatabasePool(databaseUrl: string): pg.Pool {
 }
 
 export async function startApi(
-  config: ApiConfig & Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT'>,
+  config: ApiConfig & Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT' | 'LISTEN_HOST'>,
   syncStatus?: () => TargetStatus[],
 ): Promise<RunningApi> {
   const pool = internalDatabasePool(config.DATABASE_URL);
-  const app = createApp(createApiDependencies(config, pool, syncStatus));
+  const deps = createApiDependencies(config, pool, syncStatus);
+  const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: '0.0.0.0' }, () => resolve(started));
+    const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: config.LISTEN_HOST }, () => resolve(started));
   });
+  const cleanup = setInterval(() => void deps.rateLimiter.deleteExpired().catch(() => undefined), rateLimitCleanupMs);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.API_PORT;
   return {
     app,
-    url: `http://127.0.0.1:${port}`,
+    url: localUrl(config.LISTEN_HOST, port),
     async stop() {
+      clearInterval(cleanup);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.end();
     },

@@ -25,11 +25,13 @@ describe('auth flows reach the tenant’s external database', () => {
     let rows = await pollExternal<ExternalUser>(external, usersSql, (found) => byId(found, adaId) !== undefined);
     expect(byId(rows, adaId)).toMatchObject({ primary_email: 'ada@example.com', primary_email_verified: false, is_anonymous: false, restricted_by_admin: false });
 
-    // Signing in with an emailed code proves the address.
+    // Signed in, Ada proves her address with an emailed code. (Without her session the code would sign its
+    // prover into an account of their own: an unverified address is nobody's, README "Who owns an address".)
     const sent = await ctx.as(project, 'client', 'POST', '/api/v1/auth/otp/send-sign-in-code', { email: 'ada@example.com' });
     const outbox = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/emails');
     const code = /\b(\d{6})\b/.exec((outbox.body.items as { body: string }[])[0]!.body)![1]!;
-    expect((await ctx.as(project, 'client', 'POST', '/api/v1/auth/otp/sign-in', { nonce: sent.body.nonce, code })).status).toBe(200);
+    const proven = await ctx.asUser(project, String(signUp.body.access_token), 'POST', '/api/v1/auth/otp/sign-in', { nonce: sent.body.nonce, code });
+    expect([proven.status, proven.body.user_id]).toEqual([200, adaId]);
     await pollExternal<ExternalUser>(external, usersSql, (found) => byId(found, adaId)?.primary_email_verified === true);
 
     await ctx.as(project, 'server', 'PATCH', `/api/v1/users/${adaId}`, { restricted_by_admin: true, restricted_by_admin_reason: 'abuse' });

@@ -8,6 +8,7 @@ import { migrateInternalDatabase } from '../schema/migrate';
 import { startSink, type RunningSink } from '../sinks/start-sink';
 import { ensureDemoProject } from './demo-project';
 import { describeLocalServices, upLocalServices } from './local-services';
+import { localUrl } from './runtime/local-url';
 import { serveMetrics } from './runtime/metrics-server';
 import { errorMessage, UnrecoverableError } from './runtime/errors';
 
@@ -42,7 +43,7 @@ async function main(part: Part): Promise<void> {
   const sink: RunningSink | undefined = part === 'all' || part === 'sink' ? await startSink(config, registry) : undefined;
   const api: RunningApi | undefined =
     part === 'all' || part === 'api' ? await startApi(config, sink ? () => sink.supervisor.statuses() : undefined) : undefined;
-  const metricsServer = await serveMetrics(registry, config.METRICS_PORT, async () => {
+  const metricsServer = await serveMetrics(registry, { port: config.METRICS_PORT, hostname: config.LISTEN_HOST, token: config.METRICS_TOKEN }, async () => {
     const cdcReport = await cdcHealth?.report();
     return {
       status: cdcReport?.status ?? 'ok',
@@ -52,7 +53,7 @@ async function main(part: Part): Promise<void> {
     };
   });
 
-  console.log(`[start] ${part} running; metrics on http://127.0.0.1:${config.METRICS_PORT}/metrics`);
+  console.log(`[start] ${part} running; metrics on ${localUrl(config.LISTEN_HOST, config.METRICS_PORT)}/metrics${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`);
   if (api) console.log(`[start] API on ${api.url}/api/v1`);
   if (api && part === 'all' && local) {
     const demo = await ensureDemoProject(api.app, {

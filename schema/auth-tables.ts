@@ -1,5 +1,5 @@
 
-import { foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { project, projectUser, tenancy } from './tables';
 
 /**
@@ -144,3 +144,15 @@ export const oauthAccount = pgTable(
   ],
 );
 
+/**
+ * Rate-limit counters shared by every API process (fixed windows). The layout is the one
+ * rate-limiter-flexible's Postgres store reads and writes with one atomic upsert per attempt.
+ */
+export const rateLimitCounter = pgTable('RateLimitCounter', {
+  /** `<rule>:<sha256 of the subject>`: no email address or IP is stored in clear. */
+  key: varchar('key', { length: 255 }).primaryKey(),
+  /** Attempts counted in the current window. */
+  points: integer('points').notNull().default(0),
+  /** End of the current window, in ms since the epoch. */
+  expire: bigint('expire', { mode: 'number' }),
+});

@@ -1,10 +1,39 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { localServiceEnv, localSettings } from '../infra/local-settings';
 import { parseAllowedTargets } from '../sinks/target-address-policy';
+import { developmentInternalAdminKey, developmentSecretKey, pointsAtLocalServices, publishedSecretValues } from './deployment-secrets';
 
 const local = localServiceEnv(localSettings());
 
 const port = z.coerce.number().int().min(0).max(65_535);
+
+/**
+ * Which proxies in front of the API may say who the client is (proxy-addr semantics, as Express's
+ * `trust proxy`): `false` none; a hop count (`true` means 1); or a list of trusted addresses and
+ * CIDRs (and proxy-addr's names loopback, linklocal, uniquelocal). The client is the first address,
+ * from the socket backwards through X-Forwarded-For, that is not a trusted proxy: never an entry
+ * the client wrote itself in front of what the proxies appended.
+ */
+export type TrustProxySetting = false | number | string[];
+
+const trustProxy = z
+  .string()
+  .trim()
+  .default('false')
+  .transform((value, ctx): TrustProxySetting => {
+    if (value === 'false' || value === '0' || value === '') return false;
+    if (value === 'true') return 1;
+    if (/^\d+$/.test(value)) return Number(value);
+    const addresses = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+    try {
+      proxyaddr.compile(addresses);
+    } catch (error: unknown) {
+      ctx.addIssue({ code: 'custom', message: `expected false, a hop count or addresses/CIDRs (${error instanceof Error ? error.message : String(error)})` });
+      return z.NEVER;
+    }
+    return addresses;
+  });
 
 /**
  * Every environment variable the processes read (DESIGN.md "Configuration"). Defaults point at the
@@ -69,8 +98,21 @@ export const envConfigSchema = z.object({
   SINK_CONFIG_POLL_MS: z.coerce.number().int().min(100).default(2_000),
   API_PORT: port.default(8102),
   METRICS_PORT: port.default(9464),
-  /** Encrypts stored secrets (external connection strings); at least 32 characters. */
-  STACK_SECRET_KEY: z.string().min(32).default('local-development-secret-key-do-not-use-in-production'),
+  /**
+   * Address the API and metrics servers listen on. Loopback by default, so nothing is reachable
+   * from other machines until a deployment says so (e.g. 0.0.0.0 in a container).
+   */
+  LISTEN_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('127.0.0.1'),
+  /**
+   * Bearer token for `/metrics` and the detailed `/health` on METRICS_PORT (both name tenancies and
+   * external databases). Unset, they are served only while the server listens on loopback.
+   */
+  METRICS_TOKEN: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(16).optional()),
+  /**
+   * Encrypts stored secrets (external connection strings, signing keys); at least 32 characters.
+   * Required, and never a published value, unless the local services are in use.
+   */
+  STACK_SECRET_KEY: z.string().min(32).default(developmentSecretKey),
   /** Public base URL of the API: access tokens' `iss` is `<STACK_API_URL>/api/v1/projects/<projectId>`. */
   STACK_API_URL: z.url().default('http://127.0.0.1:8102'),
   /** Where Apple publishes the keys of its id tokens. */
@@ -85,10 +127,24 @@ export const envConfigSchema = z.object({
   SIGN_IN_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(5),
   SIGN_IN_RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
   SIGN_IN_RATE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(600),
-  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
-  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
-  /** Credential for `POST /api/v1/internal/projects` (header x-stack-internal-admin-key). */
-  STACK_INTERNAL_ADMIN_KEY: z.string().min(16).default('local-development-internal-admin-key'),
+  /** Proxies trusted to report the client address in X-Forwarded-For (see TrustProxySetting). */
+  TRUST_PROXY: trustProxy,
+  /**
+   * Credential for `POST /api/v1/internal/projects` (header x-stack-internal-admin-key). Required,
+   * and never a published value, unless the local services are in use.
+   */
+  STACK_INTERNAL_ADMIN_KEY: z.string().min(16).default(developmentInternalAdminKey),
+}).superRefine((config, ctx) => {
+  if (pointsAtLocalServices({ databaseUrl: config.DATABASE_URL, kafkaBrokers: config.KAFKA_BROKERS }, { databaseUrl: local.DATABASE_URL!, kafkaBrokers: local.KAFKA_BROKERS! })) return;
+  for (const name of ['STACK_SECRET_KEY', 'STACK_INTERNAL_ADMIN_KEY'] as const) {
+    if (publishedSecretValues.has(config[name])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'must be set to a secret of your own: DATABASE_URL / KAFKA_BROKERS are not the local development services, and this value is published in the repository',
+      });
+    }
+  }
 });
 
 export type EnvConfig = z.infer<typeof envConfigSchema>;

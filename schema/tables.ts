@@ -106,5 +106,10 @@ export const contactChannel = pgTable(
     uniqueIndex('ContactChannel_primary_per_type_key').on(table.tenancyId, table.projectUserId, table.type, table.isPrimary),
     // A value used for auth belongs to one user of the tenancy.
     uniqueIndex('ContactChannel_auth_value_key').on(table.tenancyId, table.type, table.value, table.usedForAuth),
+    // One account per mailbox: an address signs in one user, whatever its letter case (the API
+    // stores emails lower-cased; this also holds rows written by other means).
+    uniqueIndex('ContactChannel_auth_email_key')
+      .on(table.tenancyId, sql`lower(${table.value})`)
+      .where(sql`${table.type} = 'EMAIL' AND ${table.usedForAuth} = 'TRUE'`),
   ],
 );

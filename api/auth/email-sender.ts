@@ -26,6 +26,7 @@ export class OutboxEmailSender implements EmailSender {
 
   async send(message: EmailMessage): Promise<void> {
     await this.db.insert(emailOutbox).values({ id: randomUUID(), tenancyId: message.tenancyId, recipient: message.to, subject: message.subject, body: message.body });
-    log.info('email written to the outbox', { to: message.to, subject: message.subject });
+    // Not the recipient: an address is personal data, and logs outlive the outbox.
+    log.info('email written to the outbox', { tenancyId: message.tenancyId, subject: message.subject });
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { authSession, refreshToken } from '../../schema/auth-tables';
 import { knownErrors } from '../api-error';
 import type { Database } from '../api-env';
@@ -77,4 +77,16 @@ export async function revokeSession(db: Database, sessionId: string, reason: str
 export async function isSessionActive(db: Database, sessionId: string, tenancyId: string, userId: string): Promise<boolean> {
   const [row] = await db.select({ revokedAt: authSession.revokedAt, tenancyId: authSession.tenancyId, userId: authSession.projectUserId }).from(authSession).where(eq(authSession.id, sessionId));
   return row !== undefined && row.revokedAt === null && row.tenancyId === tenancyId && row.userId === userId;
+}
+
+/**
+ * Revokes every live session of a user (their refresh tokens and, through the session check,
+ * their access tokens): used when the account loses a sign-in address to someone who proved or
+ * claimed it, since any of those sessions may have been opened with it.
+ */
+export async function revokeUserSessions(tx: Transaction | Database, tenancyId: string, userId: string, reason: string): Promise<void> {
+  await tx
+    .update(authSession)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(authSession.tenancyId, tenancyId), eq(authSession.projectUserId, userId), isNull(authSession.revokedAt)));
 }

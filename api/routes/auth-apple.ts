@@ -7,7 +7,10 @@ import { knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
 import { verifyAppleIdToken, type AppleIdentity } from '../auth/apple-id-token';
 import { issueTokens } from '../auth/issue-tokens';
-import { createOrUpgradeEmailUser, findUserByAuthEmail, normaliseEmail } from '../auth/user-accounts';
+import { decideOAuthEmail } from '../auth/address-claims';
+import { findUserByAuthEmail, releaseUnverifiedAddress } from '../auth/address-holders';
+import { createOrUpgradeEmailUser } from '../auth/user-accounts';
+import { normaliseEmail } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
@@ -37,16 +40,20 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
       .where(and(eq(oauthAccount.tenancyId, project.tenancyId), eq(oauthAccount.provider, 'apple'), eq(oauthAccount.providerAccountId, identity.sub)));
     if (account) return issueTokens(deps, project, { id: account.userId, isAnonymous: account.isAnonymous }, tx);
 
-    // Linking by email only when Apple vouches for it and the project allows it: otherwise anyone
+    // Apple vouching for the email proves it, as a code would (api/auth/address-claims.ts): linking
+    // to an account only where the address is verified and the project allows it, otherwise anyone
     // who registers an address at Apple could take over the account that uses it here.
-    const owner = email && identity.emailVerified ? await findUserByAuthEmail(tx, project.tenancyId, email) : undefined;
+    const decision = email && identity.emailVerified
+      ? decideOAuthEmail(await findUserByAuthEmail(tx, project.tenancyId, email, true), linkOAuthByVerifiedEmail)
+      : ({ kind: 'new-user-without-address' } as const);
     let userId: string;
-    if (owner && linkOAuthByVerifiedEmail && owner.isVerified) {
-      userId = owner.userId;
-    } else if (email && identity.emailVerified && !owner) {
+    if (decision.kind === 'link-holder') {
+      userId = decision.userId;
+    } else if (decision.kind === 'new-user-with-address' && email) {
+      if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, { type: 'EMAIL', value: email }, true);
       userId = await createOrUpgradeEmailUser(tx, project.tenancyId, { email, verified: true });
     } else {
-      // No usable email (or one that belongs to someone else): a user without a sign-in email.
+      // No usable email (or one that belongs to someone else, verified): a user without a sign-in email.
       userId = randomUUID();
       await tx.insert(projectUser).values({ tenancyId: project.tenancyId, projectUserId: userId });
     }

@@ -8,8 +8,11 @@ import type { ApiEnv } from '../api-env';
 import { readCurrentUser } from '../auth/current-user';
 import { issueTokens } from '../auth/issue-tokens';
 import { isAllowedRedirect } from '../auth/redirect-urls';
-import { countSignInAttempt } from '../auth/sign-in-limits';
-import { createOrUpgradeEmailUser, findUserByAuthEmail, markAuthEmailVerified, normaliseEmail } from '../auth/user-accounts';
+import { decideCodeSignIn } from '../auth/address-claims';
+import { findUserByAuthEmail, releaseUnverifiedAddress, userHasEmail, verifyEmailForUser } from '../auth/address-holders';
+import { countAttempt } from '../auth/attempt-limits';
+import { createOrUpgradeEmailUser } from '../auth/user-accounts';
+import { normaliseEmail } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
@@ -45,7 +48,7 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
     }
     const email = normaliseEmail(body.email);
     // Sending is rate-limited like signing in: each code is a chance to guess.
-    countSignInAttempt(c, email);
+    await countAttempt(c, 'sign-in', email);
     const nonce = randomUUID();
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await deps.db.insert(otpCode).values({
@@ -63,7 +66,13 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
     });
     return c.json({ nonce });
   })
-  /** Signs in with a code: the email's user, or a new one (an anonymous caller is upgraded in place). */
+  /**
+   * Signs in with a code, which proves the address (api/auth/address-claims.ts): into the account
+   * where the address is verified; else into the prover's own: the signed-in account that has the
+   * address (it becomes verified there), the signed-in anonymous user (upgraded) or a new user. An
+   * account that merely claimed it unverified loses it and its sessions. Never into an account
+   * someone else set up with it.
+   */
   .post('/auth/otp/sign-in', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
@@ -81,20 +90,34 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
           return { kind: 'wrong' as const };
         }
         await tx.update(otpCode).set({ usedAt: new Date() }).where(eq(otpCode.id, row.id));
-        const owner = await findUserByAuthEmail(tx, project.tenancyId, row.email);
-        let userId: string;
-        if (owner) {
-          userId = owner.userId;
-          // Receiving the code proves the address.
-          await markAuthEmailVerified(tx, project.tenancyId, userId, row.email);
-        } else {
-          userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
-            email: row.email,
-            verified: true,
-            ...(current?.isAnonymous ? { upgradeUserId: current.id } : {}),
-          });
+        const holder = await findUserByAuthEmail(tx, project.tenancyId, row.email, true);
+        const caller = current
+          ? { userId: current.id, isAnonymous: current.isAnonymous, hasAddress: await userHasEmail(tx, project.tenancyId, current.id, row.email) }
+          : undefined;
+        const decision = decideCodeSignIn(holder, caller);
+        const address = { type: 'EMAIL' as const, value: row.email };
+        let signedIn: { id: string; isAnonymous: boolean };
+        switch (decision.kind) {
+          case 'sign-in-holder':
+            signedIn = { id: decision.userId, isAnonymous: decision.isAnonymous };
+            break;
+          case 'verify-for-caller':
+            if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, address, true);
+            await verifyEmailForUser(tx, project.tenancyId, decision.userId, row.email);
+            signedIn = { id: decision.userId, isAnonymous: false };
+            break;
+          case 'new-owner': {
+            if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, address, true);
+            const userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
+              email: row.email,
+              verified: true,
+              ...(decision.upgradeUserId ? { upgradeUserId: decision.upgradeUserId } : {}),
+            });
+            signedIn = { id: userId, isAnonymous: false };
+            break;
+          }
         }
-        return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, { id: userId, isAnonymous: false }, tx) };
+        return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, signedIn, tx) };
       });
     // The failed attempt is committed before the error is raised, so the lock counts every try.
     if (outcome.kind === 'wrong') throw knownErrors.verificationCodeInvalid();

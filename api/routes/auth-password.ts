@@ -8,8 +8,10 @@ import { readCurrentUser } from '../auth/current-user';
 import { issueTokens } from '../auth/issue-tokens';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/password-hash';
 import { isAllowedRedirect } from '../auth/redirect-urls';
-import { countSignInAttempt } from '../auth/sign-in-limits';
-import { createOrUpgradeEmailUser, findUserByAuthEmail, normaliseEmail } from '../auth/user-accounts';
+import { countAttempt } from '../auth/attempt-limits';
+import { findUserByAuthEmail } from '../auth/address-holders';
+import { createOrUpgradeEmailUser } from '../auth/user-accounts';
+import { normaliseEmail } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { postgresErrorOf, uniqueViolation } from '../pg-errors';
 import { loadProjectConfig } from '../project-config-store';
@@ -33,7 +35,12 @@ export const passwordSignInBody = z.strictObject({
 let decoy: Promise<string> | undefined;
 
 export const passwordAuthRoutes = new Hono<ApiEnv>()
-  /** Creates a password user (or upgrades the signed-in anonymous user, keeping its id) and signs it in. */
+  /**
+   * Creates a password user (or upgrades the signed-in anonymous user, keeping its id) and signs it
+   * in. An address someone else holds unverified does not block it: that claim is released (the
+   * address stays on that account as a contact) and this user signs in with it. A verified holder
+   * answers 409 (api/auth/address-claims.ts).
+   */
   .post('/auth/password/sign-up', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
@@ -46,11 +53,12 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
       throw knownErrors.redirectUrlNotWhitelisted('verification_callback_url');
     }
     const email = normaliseEmail(body.email);
+    // Whether an address is taken is worth knowing to an attacker: asked as often as signing in.
+    await countAttempt(c, 'sign-up', email);
     const current = await readCurrentUser(c);
     const passwordHash = await hashPassword(body.password, deps.auth.passwordHashLogN);
     const result = await deps.db
       .transaction(async (tx) => {
-        if (await findUserByAuthEmail(tx, project.tenancyId, email)) throw knownErrors.userEmailAlreadyExists();
         const userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
           email,
           verified: false,
@@ -73,7 +81,7 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
     const project = c.get('project');
     const body = await parseBody(c, passwordSignInBody);
     const email = normaliseEmail(body.email);
-    countSignInAttempt(c, email);
+    await countAttempt(c, 'sign-in', email);
     const config = await loadProjectConfig(deps.db, project.id);
     if (!config.auth.passwordEnabled) throw knownErrors.passwordAuthNotEnabled();
     const owner = await findUserByAuthEmail(deps.db, project.tenancyId, email);

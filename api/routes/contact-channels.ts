@@ -6,7 +6,10 @@ import { z } from 'zod';
 import { contactChannel, projectUser } from '../../schema/tables';
 import { ApiError, knownErrors } from '../api-error';
 import type { ApiEnv, Database } from '../api-env';
+import { authAddressConstraints, claimAddress } from '../auth/address-holders';
+import { countAttempt } from '../auth/attempt-limits';
 import { readCurrentUser } from '../auth/current-user';
+import { normaliseChannelValue } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { postgresErrorOf, uniqueViolation } from '../pg-errors';
 import { requireAccess } from '../project-auth';
@@ -109,8 +112,25 @@ async function demotePrimary(tx: Transaction, tenancyId: string, userId: string,
 function translateWriteError(error: unknown): never {
   if (error instanceof ApiError) throw error;
   const pgError = postgresErrorOf(error);
-  if (pgError?.code === uniqueViolation && pgError.constraint === 'ContactChannel_auth_value_key') throw knownErrors.contactChannelAlreadyExists();
+  if (pgError?.code === uniqueViolation && pgError.constraint !== undefined && authAddressConstraints.has(pgError.constraint)) throw knownErrors.contactChannelAlreadyExists();
   throw error;
+}
+
+/**
+ * A client learns from 409 vs success whether an address signs someone in: such requests count
+ * against the same per-IP and per-address limits as sign-in. A server holds the secret key and can
+ * list users anyway, so its requests (imports, admin tools) are not limited.
+ */
+async function limitClientClaim(c: Context<ApiEnv>, value: string): Promise<void> {
+  if (c.get('project').accessType === 'client') await countAttempt(c, 'contact-channel', value);
+}
+
+/**
+ * A channel that becomes a sign-in address claims it (api/auth/address-claims.ts): an unverified
+ * holder elsewhere loses it (keeping it as a contact), a verified one answers 409.
+ */
+function claimForSignIn(tx: Transaction, tenancyId: string, userId: string, type: 'EMAIL' | 'PHONE', value: string) {
+  return claimAddress(tx, tenancyId, { claimantUserId: userId, type, value }, knownErrors.contactChannelAlreadyExists);
 }
 
 export const contactChannelRoutes = new Hono<ApiEnv>()
@@ -121,9 +141,12 @@ export const contactChannelRoutes = new Hono<ApiEnv>()
     forbidClientVerification(c, body.is_verified);
     const userId = await targetUser(c, body.user_id);
     const type = body.type === 'email' ? 'EMAIL' : 'PHONE';
+    const value = normaliseChannelValue(type, body.value);
+    if (body.used_for_auth) await limitClientClaim(c, value);
     const row = await db
       .transaction(async (tx) => {
         await lockUser(tx, tenancyId, userId);
+        if (body.used_for_auth) await claimForSignIn(tx, tenancyId, userId, type, value);
         if (body.is_primary) await demotePrimary(tx, tenancyId, userId, type);
         const [inserted] = await tx
           .insert(contactChannel)
@@ -132,7 +155,7 @@ export const contactChannelRoutes = new Hono<ApiEnv>()
             projectUserId: userId,
             id: randomUUID(),
             type,
-            value: body.value,
+            value,
             isPrimary: body.is_primary ? 'TRUE' : null,
             isVerified: body.is_verified,
             usedForAuth: body.used_for_auth ? 'TRUE' : null,
@@ -167,21 +190,29 @@ export const contactChannelRoutes = new Hono<ApiEnv>()
     const userId = await targetUser(c, c.req.param('userId'));
     const channelId = z.uuid().safeParse(c.req.param('channelId'));
     if (!channelId.success) throw knownErrors.contactChannelNotFound();
+    const ofChannel = and(eq(contactChannel.tenancyId, tenancyId), eq(contactChannel.projectUserId, userId), eq(contactChannel.id, channelId.data));
+    if (body.value !== undefined || body.used_for_auth === true) {
+      // Counted before the transaction, which should not hold a connection while the limiter uses another.
+      const [before] = await db.select({ type: contactChannel.type, value: contactChannel.value }).from(contactChannel).where(ofChannel);
+      if (before) await limitClientClaim(c, body.value === undefined ? before.value : normaliseChannelValue(before.type, body.value));
+    }
     const row = await db
       .transaction(async (tx) => {
-        const ofChannel = and(eq(contactChannel.tenancyId, tenancyId), eq(contactChannel.projectUserId, userId), eq(contactChannel.id, channelId.data));
         const [current] = await tx.select().from(contactChannel).where(ofChannel).for('update');
         if (!current) throw knownErrors.contactChannelNotFound();
         if (body.is_primary === true) await demotePrimary(tx, tenancyId, userId, current.type, current.id);
-        const valueChanged = body.value !== undefined && body.value !== current.value;
+        const value = body.value === undefined ? current.value : normaliseChannelValue(current.type, body.value);
+        const valueChanged = value !== current.value;
+        const usedForAuth = body.used_for_auth === undefined ? current.usedForAuth : body.used_for_auth ? ('TRUE' as const) : null;
+        if (usedForAuth === 'TRUE' && (valueChanged || current.usedForAuth !== 'TRUE')) await claimForSignIn(tx, tenancyId, userId, current.type, value);
         const [updated] = await tx
           .update(contactChannel)
           .set({
-            value: body.value ?? current.value,
+            value,
             // A new address is unproven until verified again.
             isVerified: body.is_verified ?? (valueChanged ? false : current.isVerified),
             ...(body.is_primary !== undefined ? { isPrimary: body.is_primary ? ('TRUE' as const) : null } : {}),
-            ...(body.used_for_auth !== undefined ? { usedForAuth: body.used_for_auth ? ('TRUE' as const) : null } : {}),
+            usedForAuth,
             updatedAt: new Date(),
           })
           .where(ofChannel)

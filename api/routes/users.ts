@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { projectUser } from '../../schema/tables';
+import { authAddressConstraints } from '../auth/address-holders';
 import { ApiError, knownErrors } from '../api-error';
 import type { ApiEnv } from '../api-env';
 import { parseBody } from '../parse-body';
@@ -25,7 +26,7 @@ function userIdOf(raw: string): string {
 /** Unique-index violations of contact channels mean the email already signs in another user. */
 function translateWriteError(error: unknown): never {
   const pgError = postgresErrorOf(error);
-  if (pgError?.code === uniqueViolation && pgError.constraint === 'ContactChannel_auth_value_key') throw knownErrors.userEmailAlreadyExists();
+  if (pgError?.code === uniqueViolation && pgError.constraint !== undefined && authAddressConstraints.has(pgError.constraint)) throw knownErrors.userEmailAlreadyExists();
   throw error;
 }
 
