@@ -18,7 +18,13 @@ const localSettingsSchema = z.object({
    * Added to every port of the profile, so two checkouts on one machine can each run their own
    * services (each with its own STACK_SYNC_DATA_DIR) without sharing test databases or topics.
    */
-  STACK_SYNC_PORT_OFFSET: z.coerce.number().int().min(0).max(1_000).default(0),
+  STACK_SYNC_PORT_OFFSET: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000)
+    .refine((offset) => offset % 10 === 0, 'a multiple of 10 (the broker and its controller are on neighbouring ports)')
+    .default(0),
 });
 
 export interface LocalSettings {
