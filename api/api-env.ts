@@ -2,7 +2,6 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { SecretBox } from '../schema/secret-box';
 import type * as tables from '../schema/tables';
 import type * as authTables from '../schema/auth-tables';
-import type { TargetStatus } from '../sinks/database-sync';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
@@ -42,8 +41,8 @@ export interface ApiDependencies {
   requestSnapshot(tenancyId: string): Promise<string>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */
   targetAddressPolicy(): Promise<TargetAddressPolicy>;
-  /** External database sync states, when a sink runs in this process. */
-  syncStatus?: () => TargetStatus[];
+  /** A sink's report older than this means no sink process serves that database now, in ms. */
+  sinkStatusStaleAfterMs: number;
 }
 
 /** The project a request is authenticated for. */

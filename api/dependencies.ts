@@ -5,7 +5,6 @@ import { SecretBox } from '../schema/secret-box';
 import * as authTables from '../schema/auth-tables';
 import * as tables from '../schema/tables';
 import { requestSnapshot } from '../cdc/snapshotter';
-import type { TargetStatus } from '../sinks/database-sync';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import { loadTargetAddressPolicy } from '../sinks/target-resolver';
 import type { ApiDependencies } from './api-env';
@@ -30,10 +29,11 @@ export type ApiConfig = Pick<
   | 'CDC_SLOT'
   | 'DATABASE_URL'
   | 'SINK_ALLOWED_TARGETS'
+  | 'SINK_CONFIG_POLL_MS'
 >;
 
 /** Builds the API's dependencies from the validated config and the internal database pool. */
-export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStatus?: () => TargetStatus[]): ApiDependencies {
+export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDependencies {
   const db = drizzle(pool, { schema: { ...tables, ...authTables } });
   const secrets = new SecretBox(config.STACK_SECRET_KEY);
   let policy: Promise<TargetAddressPolicy> | undefined;
@@ -57,6 +57,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStat
     rateLimiter: new RateLimiter(pool),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
-    ...(syncStatus ? { syncStatus } : {}),
+    // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.
+    sinkStatusStaleAfterMs: Math.max(10_000, 5 * config.SINK_CONFIG_POLL_MS),
   };
 }

@@ -3,7 +3,6 @@ import type { Hono } from 'hono';
 import pg from 'pg';
 import { localUrl } from '../infra/runtime/local-url';
 import type { EnvConfig } from '../schema/env-config';
-import type { TargetStatus } from '../sinks/database-sync';
 import type { ApiEnv } from './api-env';
 import { createApp } from './app';
 import { createApiDependencies, type ApiConfig } from './dependencies';
@@ -26,10 +25,9 @@ export function internalDatabasePool(databaseUrl: string): pg.Pool {
 
 export async function startApi(
   config: ApiConfig & Pick<EnvConfig, 'DATABASE_URL' | 'API_PORT' | 'LISTEN_HOST'>,
-  syncStatus?: () => TargetStatus[],
 ): Promise<RunningApi> {
   const pool = internalDatabasePool(config.DATABASE_URL);
-  const deps = createApiDependencies(config, pool, syncStatus);
+  const deps = createApiDependencies(config, pool);
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const started = serve({ fetch: app.fetch, port: config.API_PORT, hostname: config.LISTEN_HOST }, () => resolve(started));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { z } from 'zod';
 import { sourcePrimaryKeys, type RowImage, type SourceTable } from '../schema/change-event';
 import { errorMessage } from '../infra/runtime/errors';
@@ -42,8 +42,32 @@ function quote(name: string): string {
 
 /** Asks the reader on `slot` to snapshot one tenancy (or, with null, all of them). */
 export async function requestSnapshot(db: pg.Pool | pg.PoolClient, slot: string, tenancyId: string | null): Promise<string> {
-  const result = await db.query<{ id: string }>(`INSERT INTO "CdcSnapshot" ("slotName", "tenancyId") VALUES ($1, $2) RETURNING id::text`, [slot, tenancyId]);
-  return result.rows[0]!.id;
+  const client = db instanceof pg.Pool ? await db.connect() : db;
+  const owned = client !== db;
+  try {
+    if (owned) await client.query('BEGIN');
+    // Requests for the same tenancy are merged while one has not started: a thousand clicks on
+    // "re-snapshot" make one snapshot. (One that has published a chunk is not joined: what it
+    // published before this request may be what the request wants repaired.) The lock makes the
+    // check and the insert one step for concurrent requests.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`stack-sync-snapshot-request:${slot}:${tenancyId ?? '*'}`]);
+    const pending = await client.query<{ id: string }>(
+      `SELECT id::text FROM "CdcSnapshot"
+        WHERE "slotName" = $1 AND "tenancyId" IS NOT DISTINCT FROM $2 AND state = 'pending' AND "lastKey" IS NULL AND "sourceTable" = $3
+        ORDER BY id LIMIT 1`,
+      [slot, tenancyId, snapshotTables[0]],
+    );
+    const id =
+      pending.rows[0]?.id ??
+      (await client.query<{ id: string }>(`INSERT INTO "CdcSnapshot" ("slotName", "tenancyId") VALUES ($1, $2) RETURNING id::text`, [slot, tenancyId])).rows[0]!.id;
+    if (owned) await client.query('COMMIT');
+    return id;
+  } catch (error: unknown) {
+    if (owned) await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    if (owned) (client as pg.PoolClient).release();
+  }
 }
 
 /**

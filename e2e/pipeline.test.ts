@@ -1,3 +1,4 @@
+import { waitFor } from '../infra/wait-for';
 import { describe, expect, it } from 'vitest';
 import { withClient } from './harness/test-services';
 import { PipelineContext, pollExternal } from './harness/pipeline-context';
@@ -127,8 +128,13 @@ describe('WAL → Kafka → external Postgres', () => {
     await ctx.createUser(project, { primary_email: 'still@arrives.test', display_name: 'Still arrives' });
     const rows = await pollExternal<UserRow>(healthy, usersSql, (found) => found.length === 1);
     expect(rows[0]?.primary_email).toBe('still@arrives.test');
-    const status = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/db-sync/status');
-    const databases = status.body.external_databases as { id: string; state: string; last_error: { code: string } | null }[];
+    // Statuses are what the sink processes report, once per poll: wait for the broken one's.
+    let databases: { id: string; state: string; last_error: { code: string } | null }[] = [];
+    await waitFor('the broken database reported', async () => {
+      const status = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/db-sync/status');
+      databases = status.body.external_databases as typeof databases;
+      return databases.find((database) => database.id === 'broken')?.state === 'error';
+    });
     expect(databases.find((database) => database.id === 'broken')).toMatchObject({ state: 'error', last_error: { code: 'SINK_TARGET_UNREACHABLE' } });
     expect(databases.find((database) => database.id === 'healthy')?.state).toBe('running');
   });

@@ -42,7 +42,7 @@ async function main(part: Part): Promise<void> {
   const cdc: RunningCdc | undefined = cdcHealth ? await startCdcOrReport(config, registry, cdcHealth) : undefined;
   const sink: RunningSink | undefined = part === 'all' || part === 'sink' ? await startSink(config, registry) : undefined;
   const api: RunningApi | undefined =
-    part === 'all' || part === 'api' ? await startApi(config, sink ? () => sink.supervisor.statuses() : undefined) : undefined;
+    part === 'all' || part === 'api' ? await startApi(config) : undefined;
   const metricsServer = await serveMetrics(registry, { port: config.METRICS_PORT, hostname: config.LISTEN_HOST, token: config.METRICS_TOKEN }, async () => {
     const cdcReport = await cdcHealth?.report();
     return {

@@ -14,6 +14,11 @@ export interface SharedConsumerOptions {
   onBatch(topic: string, batch: FetchedBatch): void;
   /** The topics this process now owns (after every group join). */
   onAssigned(topics: ReadonlySet<string>): void;
+  /**
+   * The consumer stopped reading (it crashed, or is being replaced for a new topic set): nothing
+   * is fetched until the next `onAssigned`, which says what this process owns then.
+   */
+  onSuspended(): void;
 }
 
 /**
@@ -69,7 +74,7 @@ export class SharedConsumer implements TopicControl {
     });
     consumer.on(consumer.events.CRASH, (event) => {
       log.error('sink consumer crashed', { error: errorMessage(event.payload.error), restart: event.payload.restart });
-      this.options.onAssigned(new Set());
+      this.options.onSuspended();
       if (!event.payload.restart && this.#consumer === consumer) {
         // kafkajs gave up on this consumer: start a new one for the same topics.
         const wanted = this.#topics;
@@ -136,7 +141,7 @@ export class SharedConsumer implements TopicControl {
     const consumer = this.#consumer;
     this.#consumer = undefined;
     this.#running = false;
-    this.options.onAssigned(new Set());
+    this.options.onSuspended();
     await consumer?.disconnect().catch(() => undefined);
   }
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { tenantTopic } from '../schema/change-event';
@@ -9,7 +11,7 @@ import { Service, sleep } from '../infra/runtime/service';
 import type { ExternalConnection } from '../schema/external-connection';
 import type { ConnectionBudget } from './connection-budget';
 import { DatabaseSync, type TargetStatus } from './database-sync';
-import { loadExternalDatabases, type ExternalDatabase, type ExternalDatabaseProblem } from './external-databases';
+import { loadExternalDatabases, type ExternalDatabase } from './external-databases';
 import type { Mapping } from './mapping';
 import type { SinkMetrics } from './metrics';
 import { PostgresTarget } from './postgres-target';
@@ -48,17 +50,26 @@ interface RunningDatabase {
 }
 
 /**
- * Keeps the sink process's databases in line with project configs: one DatabaseSync per
- * configured external database, grouped into one lane per tenant topic, all fed by one shared
- * consumer. Databases that appear start syncing, removed ones stop, changed connection strings
- * restart theirs; config changes take effect within one poll, without a restart.
+ * Keeps the sink process's databases in line with project configs and with what Kafka assigned
+ * to it: a lane per configured tenant topic (all of them are subscribed, so the group can spread
+ * them), and a DatabaseSync — prepared, connected, reported — only for the databases of the
+ * topics this process was assigned. Databases that appear start syncing, removed ones stop,
+ * changed connection strings restart theirs; config changes take effect within one poll, without
+ * a restart. What it serves is written to "SinkDatabaseStatus" every poll, so the status API sees
+ * every process, not only its own.
  */
 export class SinkSupervisor extends Service {
+  /** Every external database the configs name, by key. */
+  readonly #configured = new Map<string, ExternalDatabase>();
+  /** Those this process serves now (their topic is assigned to it). */
   readonly #databases = new Map<string, RunningDatabase>();
   readonly #lanes = new Map<string, TopicLane>();
+  #assigned: ReadonlySet<string> = new Set();
+  /** Between a consumer's end and the next group join: lanes take nothing, databases stay prepared. */
+  #suspended = false;
   readonly #consumer: SharedConsumer;
   readonly #waitingBytes = new WaitingBytes(maxWaitingBytes);
-  #problems: ExternalDatabaseProblem[] = [];
+  readonly #processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   constructor(private readonly options: SinkSupervisorOptions) {
     super();
@@ -68,21 +79,27 @@ export class SinkSupervisor extends Service {
       sessionTimeoutMs: options.sessionTimeoutMs,
       onBatch: (topic, batch) => this.#lanes.get(topic)?.offer(batch),
       onAssigned: (topics) => {
-        for (const lane of this.#lanes.values()) lane.setAssigned(topics.has(lane.topic));
+        this.#assigned = topics;
+        this.#suspended = false;
+        // After a group join the consumer reads from the group offsets: every lane repositions.
+        this.#applyAssignment(true);
+      },
+      // Databases stay prepared while the consumer is replaced; the next join says who owns what.
+      onSuspended: () => {
+        this.#suspended = true;
+        for (const lane of this.#lanes.values()) lane.setAssigned(false);
       },
     });
   }
 
+  /** How this process signs its status reports. */
+  get processId(): string {
+    return this.#processId;
+  }
+
+  /** The databases this process serves, as they stand. */
   statuses(): TargetStatus[] {
-    const running = [...this.#databases.values()].map(({ sync }) => sync.status);
-    const broken = this.#problems.map<TargetStatus>((problem) => ({
-      tenancyId: problem.tenancyId,
-      databaseId: problem.databaseId,
-      state: 'error',
-      appliedOffset: '-1',
-      lastError: { code: problem.code, message: problem.message, at: new Date().toISOString() },
-    }));
-    return [...running, ...broken];
+    return [...this.#databases.values()].map(({ sync }) => sync.status);
   }
 
   protected async run(signal: AbortSignal): Promise<void> {
@@ -90,12 +107,12 @@ export class SinkSupervisor extends Service {
     try {
       while (!signal.aborted) {
         try {
-          const { databases, problems } = await loadExternalDatabases(this.options.internal, this.options.secrets);
-          this.#problems = problems;
+          const { databases } = await loadExternalDatabases(this.options.internal, this.options.secrets);
           await this.#reconcile(databases);
         } catch (error: unknown) {
           log.error('could not reconcile external database configs', { error: errorMessage(error) });
         }
+        await this.#reportStatuses().catch((error: unknown) => log.warn('could not report external database statuses', { error: errorMessage(error) }));
         if (Date.now() - lastCommit >= commitIntervalMs) {
           lastCommit = Date.now();
           await this.#commitAdvisoryOffsets();
@@ -113,38 +130,74 @@ export class SinkSupervisor extends Service {
   async #reconcile(databases: ExternalDatabase[]): Promise<void> {
     const wanted = new Map(databases.map((database) => [database.key, database]));
     const closing: Promise<void>[] = [];
-    for (const [key, running] of this.#databases) {
+    for (const [key, configured] of this.#configured) {
       const database = wanted.get(key);
-      if (database && database.fingerprint === running.fingerprint) continue;
-      this.#databases.delete(key);
-      running.lane.databases.delete(key);
-      if (running.lane.databases.size === 0) {
-        this.#lanes.delete(running.lane.topic);
-        // Gives back what the lane kept waiting to the process's byte budget.
-        running.lane.setAssigned(false);
+      if (database && database.fingerprint === configured.fingerprint) continue;
+      this.#configured.delete(key);
+      const running = this.#databases.get(key);
+      if (running) {
+        log.info(database ? 'external database changed; restarting its sync' : 'external database removed; stopping its sync', { key });
+        closing.push(this.#stopDatabase(key, running));
       }
-      log.info(database ? 'external database changed; restarting its sync' : 'external database removed; stopping its sync', { key });
-      closing.push(running.sync.close().catch(() => undefined));
     }
     await Promise.all(closing);
-    const added = databases.filter((database) => !this.#databases.has(database.key));
-    if (added.length > 0) await this.options.topics.ensure(added.map((database) => tenantTopic(this.options.topicPrefix, database.tenancyId)));
-    for (const database of added) this.#databases.set(database.key, this.#startDatabase(database));
+    const added = databases.filter((database) => !this.#configured.has(database.key));
+    if (added.length > 0) await this.options.topics.ensure(added.map((database) => this.#topicOf(database)));
+    for (const database of added) {
+      this.#configured.set(database.key, database);
+      const topic = this.#topicOf(database);
+      if (!this.#lanes.has(topic)) {
+        this.#lanes.set(topic, new TopicLane(topic, database.tenancyId, this.#consumer, this.options.metrics, this.options.groupId, this.#waitingBytes));
+      }
+    }
+    // Lanes whose last database went away.
+    const configuredTopics = new Set([...this.#configured.values()].map((database) => this.#topicOf(database)));
+    for (const [topic, lane] of this.#lanes) {
+      if (configuredTopics.has(topic)) continue;
+      this.#lanes.delete(topic);
+      // Gives back what the lane kept waiting to the process's byte budget.
+      lane.setAssigned(false);
+    }
     // One line per database while there are few; a count when a sink starts with thousands.
-    if (added.length > 0 && added.length <= 10) for (const database of added) log.info('external database added; starting its sync', { key: database.key });
-    else if (added.length > 10) log.info('external databases added; starting their sync', { count: added.length });
+    if (added.length > 0 && added.length <= 10) for (const database of added) log.info('external database configured', { key: database.key });
+    else if (added.length > 10) log.info('external databases configured', { count: added.length });
+    this.#applyAssignment(false);
     await this.#consumer.subscribe(new Set(this.#lanes.keys()));
+  }
+
+  /**
+   * Serves the databases of assigned topics, and only those: the others are another process's.
+   * `rejoined`: the consumer just joined its group, so every assigned lane repositions; otherwise
+   * only lanes whose assignment changed are told.
+   */
+  #applyAssignment(rejoined: boolean): void {
+    for (const [key, running] of this.#databases) {
+      if (!this.#assigned.has(running.lane.topic) || !this.#lanes.has(running.lane.topic)) void this.#stopDatabase(key, running);
+    }
+    for (const database of this.#configured.values()) {
+      const topic = this.#topicOf(database);
+      if (this.#assigned.has(topic) && !this.#databases.has(database.key)) this.#databases.set(database.key, this.#startDatabase(database));
+    }
+    for (const lane of this.#lanes.values()) {
+      const assigned = !this.#suspended && this.#assigned.has(lane.topic);
+      if (rejoined || lane.assigned !== assigned) lane.setAssigned(assigned);
+    }
+  }
+
+  #topicOf(database: ExternalDatabase): string {
+    return tenantTopic(this.options.topicPrefix, database.tenancyId);
+  }
+
+  async #stopDatabase(key: string, running: RunningDatabase): Promise<void> {
+    if (this.#databases.get(key) === running) this.#databases.delete(key);
+    running.lane.databases.delete(key);
+    await running.sync.close().catch(() => undefined);
   }
 
   #startDatabase(database: ExternalDatabase): RunningDatabase {
     const { options } = this;
-    const topic = tenantTopic(options.topicPrefix, database.tenancyId);
-    let lane = this.#lanes.get(topic);
-    if (!lane) {
-      lane = new TopicLane(topic, database.tenancyId, this.#consumer, options.metrics, options.groupId, this.#waitingBytes);
-      this.#lanes.set(topic, lane);
-    }
-    const laneOfDatabase = lane;
+    const topic = this.#topicOf(database);
+    const lane = this.#lanes.get(topic)!;
     const sync = new DatabaseSync({
       tenancyId: database.tenancyId,
       databaseId: database.databaseId,
@@ -157,10 +210,36 @@ export class SinkSupervisor extends Service {
       }),
       mappings: options.mappings,
       metrics: options.metrics,
-      onReady: () => laneOfDatabase.reposition(),
+      onReady: () => lane.reposition(),
     });
     lane.databases.set(database.key, sync);
     return { fingerprint: database.fingerprint, sync, lane };
+  }
+
+  /** One statement for every database served: a thousand of them cost one round trip per poll. */
+  async #reportStatuses(): Promise<void> {
+    const statuses = this.statuses();
+    if (statuses.length === 0) return;
+    await this.options.internal.query(
+      `INSERT INTO "SinkDatabaseStatus" ("tenancyId", "databaseId", state, "appliedOffset", "lastError", "reportedBy", "reportedAt")
+       SELECT s."tenancyId", s."databaseId", s.state, s."appliedOffset", s."lastError", $2, now()
+         FROM jsonb_to_recordset($1::jsonb) AS s("tenancyId" uuid, "databaseId" text, state text, "appliedOffset" bigint, "lastError" jsonb)
+       ON CONFLICT ("tenancyId", "databaseId") DO UPDATE
+         SET state = EXCLUDED.state, "appliedOffset" = EXCLUDED."appliedOffset", "lastError" = EXCLUDED."lastError",
+             "reportedBy" = EXCLUDED."reportedBy", "reportedAt" = EXCLUDED."reportedAt"`,
+      [
+        JSON.stringify(
+          statuses.map((status) => ({
+            tenancyId: status.tenancyId,
+            databaseId: status.databaseId,
+            state: status.state,
+            appliedOffset: status.appliedOffset,
+            lastError: status.lastError ?? null,
+          })),
+        ),
+        this.#processId,
+      ],
+    );
   }
 
   async #commitAdvisoryOffsets(): Promise<void> {

@@ -76,6 +76,10 @@ export class TopicLane {
     return nexts.length === 0 ? undefined : nexts.reduce((low, next) => (next < low ? next : low));
   }
 
+  get assigned(): boolean {
+    return this.#assigned;
+  }
+
   /** The shared consumer was (re)assigned, or lost, this topic. */
   setAssigned(assigned: boolean): void {
     this.#assigned = assigned;

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { externalDatabaseIdSchema, externalDatabaseInputSchema, type AuthConfig, type StoredProjectConfig } from '../../schema/project-config';
 import { project } from '../../schema/tables';
 import type { SecretBox } from '../../schema/secret-box';
-import { parseConnectionString, redactedConnectionString } from '../../schema/external-connection';
+import { parseConnectionString } from '../../schema/external-connection';
+import { connectionView } from '../external-database-view';
 import type { TargetAddressPolicy } from '../../sinks/target-address-policy';
 import { resolveTarget, TargetNotAllowedError } from '../../sinks/target-resolver';
 import { knownErrors } from '../api-error';
@@ -75,23 +76,9 @@ function authView(auth: AuthConfig): Record<string, unknown> {
  * longer accepted shows why instead.
  */
 function externalDatabaseView(database: StoredProjectConfig['dbSync']['externalDatabases'][string], secrets: SecretBox): Record<string, unknown> {
-  let raw: string;
-  try {
-    raw = secrets.open(database.encryptedConnectionString);
-  } catch {
-    return { type: database.type, connection_string: null, error: 'the stored connection string cannot be decrypted' };
-  }
-  const parsed = parseConnectionString(raw);
-  if (!parsed.ok) return { type: database.type, connection_string: null, error: `the stored connection string is refused: ${parsed.problem}` };
-  const { connection } = parsed;
-  return {
-    type: database.type,
-    connection_string: redactedConnectionString(connection),
-    host: connection.host,
-    port: connection.port,
-    database: connection.database,
-    user: connection.user,
-  };
+  const view = connectionView(database, secrets);
+  if ('problem' in view) return { type: database.type, connection_string: null, error: view.problem.message };
+  return { type: database.type, ...view.connection };
 }
 
 function configView(config: StoredProjectConfig, secrets: SecretBox): Record<string, unknown> {

@@ -36,6 +36,8 @@ export class PartProcess {
       SINK_SESSION_TIMEOUT_MS: String(this.config.SINK_SESSION_TIMEOUT_MS),
       SINK_MAX_CONNECTIONS: String(this.config.SINK_MAX_CONNECTIONS),
       SINK_IDLE_CONNECTION_MS: String(this.config.SINK_IDLE_CONNECTION_MS),
+      SINK_ALLOWED_TARGETS: this.config.SINK_ALLOWED_TARGETS,
+      SINK_CONNECT_TIMEOUT_MS: String(this.config.SINK_CONNECT_TIMEOUT_MS),
       STACK_SECRET_KEY: this.config.STACK_SECRET_KEY,
       METRICS_PORT: '0',
       PGAPPNAME: this.applicationName,

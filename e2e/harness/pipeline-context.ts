@@ -61,7 +61,7 @@ export class PipelineContext {
       ...overrides,
     });
     this.internal = internalDatabasePool(internalUrl);
-    this.app = createApp(createApiDependencies(this.config, this.internal, () => this.#sink?.supervisor.statuses() ?? []));
+    this.app = createApp(createApiDependencies(this.config, this.internal));
   }
 
   /** `overrides` are environment variables of this context's config (e.g. TRUST_PROXY). */
