@@ -56,6 +56,9 @@ describe('cdc reader → Kafka', () => {
       const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
       const policy = described.resources[0]?.configEntries.find((entry) => entry.configName === 'cleanup.policy');
       expect(policy?.configValue).toBe('compact');
+      // Set on the topic itself, not left to the broker: the sink relies on this value.
+      const retention = described.resources[0]?.configEntries.find((entry) => entry.configName === 'delete.retention.ms');
+      expect(retention).toMatchObject({ configValue: String(ctx.config.KAFKA_TOPIC_DELETE_RETENTION_MS), isDefault: false });
     } finally {
       await admin.disconnect();
     }

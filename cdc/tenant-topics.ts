@@ -17,6 +17,8 @@ export class TenantTopics {
   constructor(
     private readonly admin: Admin,
     private readonly replicationFactor: number,
+    /** delete.retention.ms of new tenant topics (KAFKA_TOPIC_DELETE_RETENTION_MS). */
+    private readonly deleteRetentionMs: number = 7 * 24 * 3_600_000,
   ) {}
 
   async ensure(topics: Iterable<string>): Promise<void> {
@@ -56,6 +58,9 @@ export class TenantTopics {
           replicationFactor: this.replicationFactor,
           configEntries: [
             { name: 'cleanup.policy', value: 'compact' },
+            // Explicit, not the broker's default: the sink relies on this value to know how far
+            // behind a database may fall and still learn every delete from the topic.
+            { name: 'delete.retention.ms', value: String(this.deleteRetentionMs) },
             // Room for one large row image (TOASTed text or jsonb) in a single record.
             { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
             // The broker preallocates and maps each segment's two indexes at this size (10 MiB by

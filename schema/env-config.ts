@@ -62,6 +62,12 @@ export const envConfigSchema = z.object({
   CDC_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'Kafka topic characters only').default('stack.cdc'),
   /** Replication factor of newly created tenant topics: 1 on a single local broker, 3 in production. */
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+  /**
+   * How long a compacted tenant topic keeps a delete's tombstone, in ms (set on every tenant topic
+   * it creates). A database that falls further behind than this cannot learn of every delete from
+   * the topic: the sink then sweeps it against the source (see README "Deletes").
+   */
+  KAFKA_TOPIC_DELETE_RETENTION_MS: z.coerce.number().int().min(100).default(7 * 24 * 3_600_000),
   /** Consumer group of the sink processes: every sink process of one deployment joins `<prefix>.tenants`. */
   SINK_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('stack-sync-sink'),
   /**

@@ -2,7 +2,9 @@ import { errorMessage, SyncError } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import { backoffMs } from '../infra/runtime/service';
 import type { OffsetEvent } from './batch-plan';
+import type { SourceTable } from '../schema/change-event';
 import type { Mapping } from './mapping';
+import { judgeProgress, type TopicBounds } from './progress-proof';
 import type { SinkMetrics } from './metrics';
 import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
 
@@ -28,6 +30,18 @@ export interface DatabaseSyncOptions {
   metrics: SinkMetrics;
   /** Called whenever this database can take events again from a new position (prepared, recovered). */
   onReady(): void;
+  /** Guards against deletes the topic can no longer tell (README "Deletes"); absent, nothing is checked. */
+  completeness?: Completeness;
+}
+
+/** What a database needs to notice lost deletes and repair them. */
+export interface Completeness {
+  /** What the tenant topic still holds now. */
+  bounds(): Promise<TopicBounds>;
+  /** Which of these source rows exist now. */
+  existing(table: SourceTable, ids: readonly string[]): Promise<Set<string>>;
+  /** Asks the reader for a snapshot of the tenancy (the rows come back as `r` events). */
+  requestSnapshot(): Promise<void>;
 }
 
 /**
@@ -45,10 +59,19 @@ export class DatabaseSync {
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #status: TargetStatus;
+  /** A sweep is owed (stored in the database too, so a crash does not forget it). */
+  #sweepPending = false;
+  /** Newest full-tenancy snapshot this database was swept after. */
+  #sweptSnapshotId = -1n;
+  #sweeping = false;
 
   constructor(private readonly options: DatabaseSyncOptions) {
     this.#status = { tenancyId: options.tenancyId, databaseId: options.databaseId, state: 'starting', appliedOffset: '-1' };
     void this.#prepare();
+  }
+
+  get tenancyId(): string {
+    return this.options.tenancyId;
   }
 
   get databaseId(): string {
@@ -125,12 +148,71 @@ export class DatabaseSync {
       const progress = await this.options.target.prepare();
       if (this.#phase !== 'preparing') return;
       this.#covered = progress.coveredThrough;
-      this.#next = progress.coveredThrough + 1n;
+      this.#sweepPending = progress.sweepPending;
+      this.#sweptSnapshotId = progress.sweptSnapshotId;
+      await this.#proveProgress();
+      if (this.#phase !== 'preparing') return;
+      this.#next = this.#covered + 1n;
       this.#phase = 'ready';
       this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: progress.appliedOffset.toString() };
       this.options.onReady();
     } catch (error: unknown) {
       this.#fail(error);
+    }
+  }
+
+  /**
+   * Whether the topic can still tell this database everything after its position; if not, a sweep
+   * is recorded as owed, and when records were removed from the log the position moves past them
+   * and a re-snapshot brings their rows back.
+   */
+  async #proveProgress(): Promise<void> {
+    const completeness = this.options.completeness;
+    if (!completeness) return;
+    const verdict = judgeProgress(this.#covered + 1n, await completeness.bounds());
+    if (verdict.kind === 'provable') return;
+    const context = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, coveredOffset: this.#covered.toString() };
+    if (verdict.kind === 'records-lost') {
+      log.warn('records after this database’s position are gone from the topic; re-snapshotting the tenancy and sweeping', { ...context, logStart: verdict.logStart.toString() });
+      await completeness.requestSnapshot();
+      await this.options.target.requireSweep(verdict.logStart - 1n);
+      if (verdict.logStart - 1n > this.#covered) this.#covered = verdict.logStart - 1n;
+    } else {
+      log.warn('this database is further behind than the topic keeps tombstones; it will be swept once caught up', context);
+      await this.options.target.requireSweep();
+    }
+    this.#sweepPending = true;
+  }
+
+  /**
+   * Called on every config poll with the newest full-tenancy snapshot that finished for this
+   * tenancy: after one (and whenever a sweep is owed) the database is swept — rows whose source
+   * row is gone are removed — once it has caught up to records recent enough to hold every delete.
+   */
+  async maintain(latestSnapshotId: bigint): Promise<void> {
+    const completeness = this.options.completeness;
+    if (!completeness || !this.available || this.#sweeping) return;
+    if (latestSnapshotId <= this.#sweptSnapshotId && !this.#sweepPending) return;
+    this.#sweeping = true;
+    try {
+      // Swept only from where no delete after the position can be missing: otherwise an old
+      // create still to be applied could bring back a row whose delete is gone.
+      if (judgeProgress(this.#next, await completeness.bounds()).kind !== 'provable' || !this.available) return;
+      this.#busy = true;
+      try {
+        const snapshotId = latestSnapshotId > this.#sweptSnapshotId ? latestSnapshotId : this.#sweptSnapshotId;
+        const removed = await this.options.target.sweep((table, ids) => completeness.existing(table, ids), snapshotId);
+        this.#sweepPending = false;
+        this.#sweptSnapshotId = snapshotId;
+        log.info('external database swept', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, removed, snapshotId: snapshotId.toString() });
+      } finally {
+        this.#busy = false;
+      }
+      this.options.onReady();
+    } catch (error: unknown) {
+      this.#fail(error);
+    } finally {
+      this.#sweeping = false;
     }
   }
 

@@ -32,7 +32,7 @@ describe('PostgresTarget (real external Postgres)', () => {
     const url = await ctx.createExternalDatabase();
     const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
-      expect(await target.prepare()).toEqual({ appliedOffset: -1n, coveredThrough: -1n });
+      expect(await target.prepare()).toEqual({ appliedOffset: -1n, coveredThrough: -1n, sweepPending: false, sweptSnapshotId: -1n });
       await withClient(url, (client) =>
         client.query(`
           CREATE TABLE apply_audit (id uuid, display_name text);

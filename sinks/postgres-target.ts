@@ -3,9 +3,10 @@ import { SyncError, sqlState } from '../infra/runtime/errors';
 import { planBatch, type OffsetEvent } from './batch-plan';
 import type { ExternalConnection } from '../schema/external-connection';
 import type { ConnectionBudget } from './connection-budget';
+import type { SourceTable } from '../schema/change-event';
 import type { Mapping } from './mapping';
 import { deleteStatement, refreshPrimaryEmailStatement, upsertStatements } from './sql';
-import { ForeignProgressError, OffsetGapError, ProgressRewoundError, type ApplyRange, type ApplyResult, type StoredProgress, type SyncTarget } from './target';
+import { ForeignProgressError, OffsetGapError, ProgressRewoundError, type ApplyRange, type ApplyResult, type PreparedProgress, type SyncTarget } from './target';
 
 const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
   mapping_name text PRIMARY KEY,
@@ -15,7 +16,9 @@ const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
   last_commit_lsn text,
   last_seq integer,
   covered_through_offset bigint,
-  covered_at_sequence_id bigint
+  covered_at_sequence_id bigint,
+  sweep_pending boolean NOT NULL DEFAULT false,
+  swept_snapshot_id bigint
 )`;
 
 /**
@@ -25,7 +28,12 @@ const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
  */
 const coverageDdl = `ALTER TABLE _stack_sync_metadata
   ADD COLUMN IF NOT EXISTS covered_through_offset bigint,
-  ADD COLUMN IF NOT EXISTS covered_at_sequence_id bigint`;
+  ADD COLUMN IF NOT EXISTS covered_at_sequence_id bigint,
+  ADD COLUMN IF NOT EXISTS sweep_pending boolean NOT NULL DEFAULT false,
+  ADD COLUMN IF NOT EXISTS swept_snapshot_id bigint`;
+
+/** Ids per round of a sweep: one keyset page of the external table, one lookup in the source. */
+const sweepPageSize = 5_000;
 
 // Serialises first-use DDL when several sink processes meet a new database at once.
 const ddlLockKey = 7_264_913_001;
@@ -63,7 +71,7 @@ export class PostgresTarget implements SyncTarget {
     }
   }
 
-  async prepare(): Promise<StoredProgress> {
+  async prepare(): Promise<PreparedProgress> {
     return this.#withConnection('connect', async (client) => {
       try {
         await client.query('BEGIN');
@@ -108,7 +116,7 @@ export class PostgresTarget implements SyncTarget {
       if (range.fetchedFrom > covered + 1n) throw new OffsetGapError(this.options.label, covered, range.fetchedFrom);
       if (range.through <= covered) {
         await client.query('ROLLBACK');
-        return { applied: 0, ...progress };
+        return { applied: 0, appliedOffset: progress.appliedOffset, coveredThrough: progress.coveredThrough };
       }
       const fresh = events.filter((item) => item.offset > covered && item.offset <= range.through);
       const plan = planBatch(fresh, this.options.mappings);
@@ -162,21 +170,98 @@ export class PostgresTarget implements SyncTarget {
    * transaction ends. Progress rows written from another topic make the database another
    * tenancy's: refused.
    */
-  async #progress(client: pg.Client, forUpdate = false): Promise<StoredProgress> {
-    const result = await client.query<{ applied: string; covered: string; source_topic: string | null }>(
+  async #progress(client: pg.Client, forUpdate = false): Promise<PreparedProgress> {
+    const result = await client.query<{ applied: string; covered: string; source_topic: string | null; sweep_pending: boolean; swept_snapshot_id: string | null }>(
       `SELECT last_synced_sequence_id::text AS applied,
               (CASE WHEN covered_at_sequence_id = last_synced_sequence_id AND covered_through_offset >= last_synced_sequence_id
                     THEN covered_through_offset ELSE last_synced_sequence_id END)::text AS covered,
-              source_topic
+              source_topic, sweep_pending, swept_snapshot_id::text
          FROM _stack_sync_metadata WHERE mapping_name = ANY($1)${forUpdate ? ' FOR UPDATE' : ''}`,
       [this.#mappingNames],
     );
     if (result.rows.some((row) => row.source_topic !== null && row.source_topic !== this.options.topic)) throw new ForeignProgressError(this.options.label);
     const lowest = (values: bigint[]) => values.reduce((low, value) => (value < low ? value : low), values[0] ?? -1n);
+    const swept = result.rows.map((row) => (row.swept_snapshot_id === null ? -1n : BigInt(row.swept_snapshot_id)));
     return {
       appliedOffset: lowest(result.rows.map((row) => BigInt(row.applied))),
       coveredThrough: lowest(result.rows.map((row) => BigInt(row.covered))),
+      sweepPending: result.rows.some((row) => row.sweep_pending),
+      sweptSnapshotId: lowest(swept),
     };
+  }
+
+  /**
+   * Records that this database must be swept (its topic can no longer tell it every delete), so a
+   * crash before the sweep does not forget it. `skipTo`: records below the topic's log start are
+   * gone — the covered offset moves to just before it (the rows come back from a re-snapshot).
+   */
+  async requireSweep(skipTo?: bigint): Promise<void> {
+    await this.#withConnection('connect', async (client) => {
+      try {
+        await client.query(
+          `UPDATE _stack_sync_metadata
+              SET sweep_pending = true,
+                  covered_through_offset = CASE WHEN $2::bigint IS NULL THEN covered_through_offset ELSE GREATEST($2::bigint, last_synced_sequence_id) END,
+                  covered_at_sequence_id = CASE WHEN $2::bigint IS NULL THEN covered_at_sequence_id ELSE last_synced_sequence_id END
+            WHERE mapping_name = ANY($1)`,
+          [this.#mappingNames, skipTo?.toString() ?? null],
+        );
+      } catch (error: unknown) {
+        throw this.#describe(error, 'recording a pending sweep');
+      }
+    });
+  }
+
+  /**
+   * Removes the rows whose source row no longer exists, page by page (each page under the progress
+   * lock, so no apply of another process interleaves), then records the sweep as done. Safe at any
+   * position: a row absent from the source can only be deleted by the events still to come.
+   * Returns the number of rows removed.
+   */
+  async sweep(existing: (table: SourceTable, ids: readonly string[]) => Promise<Set<string>>, snapshotId: bigint): Promise<number> {
+    return this.#withConnection('connect', async (client) => {
+      let failingMapping: string | undefined;
+      try {
+        let removed = 0;
+        for (const mapping of this.options.mappings) {
+          failingMapping = mapping.name;
+          let after: string | undefined;
+          for (;;) {
+            const page = await client.query<{ id: string }>(
+              `SELECT id::text FROM ${mapping.table}${after === undefined ? '' : ' WHERE id > $2::uuid'} ORDER BY id LIMIT $1`,
+              after === undefined ? [sweepPageSize] : [sweepPageSize, after],
+            );
+            const ids = page.rows.map((row) => row.id);
+            if (ids.length === 0) break;
+            after = ids.at(-1);
+            const present = await existing(mapping.sourceTable, ids);
+            const orphans = ids.filter((id) => !present.has(id));
+            if (orphans.length === 0) continue;
+            await client.query('BEGIN');
+            await this.#progress(client, true);
+            const deleted = await client.query<{ user_id: string | null }>(
+              `DELETE FROM ${mapping.table} WHERE id = ANY($1::uuid[]) RETURNING ${mapping.table === 'contact_channels' ? 'user_id::text' : 'NULL::text'} AS user_id`,
+              [orphans],
+            );
+            const users = [...new Set(deleted.rows.flatMap((row) => (row.user_id === null ? [] : [row.user_id])))];
+            if (users.length > 0) {
+              const refresh = refreshPrimaryEmailStatement(users);
+              await client.query(refresh.text, refresh.values);
+            }
+            await client.query('COMMIT');
+            removed += deleted.rowCount ?? 0;
+          }
+        }
+        failingMapping = undefined;
+        await client.query(`UPDATE _stack_sync_metadata SET sweep_pending = false, swept_snapshot_id = GREATEST(COALESCE(swept_snapshot_id, -1), $2) WHERE mapping_name = ANY($1)`, [
+          this.#mappingNames,
+          snapshotId.toString(),
+        ]);
+        return removed;
+      } catch (error: unknown) {
+        throw this.#describe(error, `sweep${failingMapping ? ` of mapping ${failingMapping}` : ''}`, { mapping: failingMapping });
+      }
+    });
   }
 
   #describe(error: unknown, stage: string, context: Record<string, string | undefined> = {}): SyncError {

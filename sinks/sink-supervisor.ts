@@ -16,6 +16,9 @@ import type { Mapping } from './mapping';
 import type { SinkMetrics } from './metrics';
 import { PostgresTarget } from './postgres-target';
 import { SharedConsumer } from './shared-consumer';
+import { SourceRows } from './source-rows';
+import type { TopicHistory } from './topic-history';
+import { requestSnapshot } from '../cdc/snapshotter';
 import { TopicLane, WaitingBytes } from './topic-lane';
 
 const log = logger('sink');
@@ -41,6 +44,10 @@ export interface SinkSupervisorOptions {
   pollMs: number;
   /** Kafka consumer session timeout, in ms. */
   sessionTimeoutMs: number;
+  /** What tenant topics still hold (for databases that fell behind the tombstone retention). */
+  history: TopicHistory;
+  /** The reader's slot: its finished snapshots trigger sweeps, and re-snapshots are asked of it. */
+  slot: string;
 }
 
 interface RunningDatabase {
@@ -69,10 +76,12 @@ export class SinkSupervisor extends Service {
   #suspended = false;
   readonly #consumer: SharedConsumer;
   readonly #waitingBytes = new WaitingBytes(maxWaitingBytes);
+  readonly #sourceRows: SourceRows;
   readonly #processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   constructor(private readonly options: SinkSupervisorOptions) {
     super();
+    this.#sourceRows = new SourceRows(options.internal);
     this.#consumer = new SharedConsumer({
       kafka: options.kafka,
       groupId: options.groupId,
@@ -112,6 +121,7 @@ export class SinkSupervisor extends Service {
         } catch (error: unknown) {
           log.error('could not reconcile external database configs', { error: errorMessage(error) });
         }
+        await this.#maintainDatabases().catch((error: unknown) => log.warn('could not check finished snapshots', { error: errorMessage(error) }));
         await this.#reportStatuses().catch((error: unknown) => log.warn('could not report external database statuses', { error: errorMessage(error) }));
         if (Date.now() - lastCommit >= commitIntervalMs) {
           lastCommit = Date.now();
@@ -211,9 +221,31 @@ export class SinkSupervisor extends Service {
       mappings: options.mappings,
       metrics: options.metrics,
       onReady: () => lane.reposition(),
+      completeness: {
+        bounds: () => options.history.bounds(topic),
+        existing: (table, ids) => this.#sourceRows.existing(database.tenancyId, table, ids),
+        requestSnapshot: async () => {
+          await requestSnapshot(options.internal, options.slot, database.tenancyId);
+        },
+      },
     });
     lane.databases.set(database.key, sync);
     return { fingerprint: database.fingerprint, sync, lane };
+  }
+
+  /** Lets each database served sweep after the newest snapshot of its tenancy (or of all) that finished. */
+  async #maintainDatabases(): Promise<void> {
+    if (this.#databases.size === 0) return;
+    const result = await this.options.internal.query<{ tenancy_id: string | null; latest: string }>(
+      `SELECT "tenancyId"::text AS tenancy_id, max(id)::text AS latest FROM "CdcSnapshot" WHERE "slotName" = $1 AND state = 'done' GROUP BY "tenancyId"`,
+      [this.options.slot],
+    );
+    const latest = new Map(result.rows.map((row) => [row.tenancy_id, BigInt(row.latest)]));
+    const everyTenancy = latest.get(null) ?? -1n;
+    for (const { sync } of this.#databases.values()) {
+      const own = latest.get(sync.tenancyId) ?? -1n;
+      void sync.maintain(own > everyTenancy ? own : everyTenancy);
+    }
   }
 
   /** One statement for every database served: a thousand of them cost one round trip per poll. */

@@ -6,6 +6,7 @@ import { TenantTopics } from '../cdc/tenant-topics';
 import { kafkaClient } from '../infra/runtime/kafka-client';
 import { externalConnectionBudget } from './external-connections';
 import { loadTargetAddressPolicy } from './target-resolver';
+import { TopicHistory } from './topic-history';
 import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
 import { SinkSupervisor } from './sink-supervisor';
@@ -16,6 +17,7 @@ export type SinkConfig = Pick<
   | 'KAFKA_BROKERS'
   | 'CDC_TOPIC_PREFIX'
   | 'KAFKA_TOPIC_REPLICATION_FACTOR'
+  | 'KAFKA_TOPIC_DELETE_RETENTION_MS'
   | 'SINK_GROUP_PREFIX'
   | 'SINK_CONFIG_POLL_MS'
   | 'SINK_SESSION_TIMEOUT_MS'
@@ -24,6 +26,7 @@ export type SinkConfig = Pick<
   | 'STACK_SECRET_KEY'
   | 'SINK_ALLOWED_TARGETS'
   | 'SINK_CONNECT_TIMEOUT_MS'
+  | 'CDC_SLOT'
 >;
 
 export interface RunningSink {
@@ -49,7 +52,7 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     internal,
     secrets: new SecretBox(config.STACK_SECRET_KEY),
     kafka,
-    topics: new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR),
+    topics: new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR, config.KAFKA_TOPIC_DELETE_RETENTION_MS),
     topicPrefix: config.CDC_TOPIC_PREFIX,
     groupId: `${config.SINK_GROUP_PREFIX}.tenants`,
     mappings: defaultMappings,
@@ -57,6 +60,8 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     connections,
     pollMs: config.SINK_CONFIG_POLL_MS,
     sessionTimeoutMs: config.SINK_SESSION_TIMEOUT_MS,
+    history: new TopicHistory(admin, config.KAFKA_TOPIC_DELETE_RETENTION_MS),
+    slot: config.CDC_SLOT,
   }).start();
   return {
     supervisor,

@@ -1,4 +1,5 @@
 import { SyncError } from '../infra/runtime/errors';
+import type { SourceTable } from '../schema/change-event';
 import type { OffsetEvent } from './batch-plan';
 
 /** Stored progress went backwards: a person (or an automatic rebuild) reset it to rebuild from there. */
@@ -50,6 +51,14 @@ export interface StoredProgress {
   coveredThrough: bigint;
 }
 
+/** What a prepared database says about itself beyond its position. */
+export interface PreparedProgress extends StoredProgress {
+  /** A sweep was required and has not finished. */
+  sweepPending: boolean;
+  /** Newest full-tenancy snapshot the database was swept after (-1: none). */
+  sweptSnapshotId: bigint;
+}
+
 export interface ApplyResult extends StoredProgress {
   /** Events of the batch that were new to this database. */
   applied: number;
@@ -68,7 +77,7 @@ export interface SyncTarget {
    * source; returns its stored progress. Fails with SINK_DATABASE_OF_ANOTHER_SOURCE
    * when another tenancy's topic already wrote it.
    */
-  prepare(): Promise<StoredProgress>;
+  prepare(): Promise<PreparedProgress>;
   /**
    * Applies the events (offset order) that are newer than the stored progress and records
    * `range.through` as covered. Fails with SINK_PROGRESS_REWOUND when the covered offset is below
@@ -77,5 +86,9 @@ export interface SyncTarget {
    * to another topic — writing nothing in each case.
    */
   apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult>;
+  /** Records that a sweep is required (durably); `skipTo` moves the covered offset past records the topic lost. */
+  requireSweep(skipTo?: bigint): Promise<void>;
+  /** Removes rows whose source row is gone; records the sweep as done, after snapshot `snapshotId`. */
+  sweep(existing: (table: SourceTable, ids: readonly string[]) => Promise<Set<string>>, snapshotId: bigint): Promise<number>;
   close(): Promise<void>;
 }

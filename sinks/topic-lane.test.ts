@@ -7,7 +7,7 @@ import type { OffsetEvent } from './batch-plan';
 import { DatabaseSync } from './database-sync';
 import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
-import type { ApplyRange, ApplyResult, StoredProgress, SyncTarget } from './target';
+import type { ApplyRange, ApplyResult, PreparedProgress, SyncTarget } from './target';
 import { TopicLane, WaitingBytes, type FetchedBatch, type TopicControl } from './topic-lane';
 
 const tenancyId = '11111111-1111-4111-8111-111111111111';
@@ -50,8 +50,14 @@ class RecordingTarget implements SyncTarget {
   readonly applied: bigint[] = [];
   progress = -1n;
   failNext = false;
-  async prepare(): Promise<StoredProgress> {
-    return { appliedOffset: this.progress, coveredThrough: this.progress };
+  async prepare(): Promise<PreparedProgress> {
+    return { appliedOffset: this.progress, coveredThrough: this.progress, sweepPending: false, sweptSnapshotId: -1n };
+  }
+
+  async requireSweep(): Promise<void> {}
+
+  async sweep(): Promise<number> {
+    return 0;
   }
 
   async apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult> {
