@@ -32,9 +32,14 @@ export const signUpRuleInput = z.strictObject({
   }),
 });
 
-/** Replaces the whole set: a rule left out is deleted. */
-export const signUpRulesInput = z.record(signUpRuleIdSchema, signUpRuleInput).refine((rules) => Object.keys(rules).length <= maxSignUpRules, {
-  message: `at most ${maxSignUpRules} sign-up rules`,
+/** Replaces the whole set: a rule left out is deleted. Ids are checked here to say why one is refused. */
+export const signUpRulesInput = z.record(z.string(), signUpRuleInput).superRefine((rules, context) => {
+  const ids = Object.keys(rules);
+  if (ids.length > maxSignUpRules) context.addIssue({ code: 'custom', message: `at most ${maxSignUpRules} sign-up rules` });
+  for (const id of ids) {
+    const parsed = signUpRuleIdSchema.safeParse(id);
+    if (!parsed.success) context.addIssue({ code: 'custom', path: [id], message: `rule id ${JSON.stringify(id.slice(0, 80))}: ${parsed.error.issues[0]?.message ?? 'not allowed'}` });
+  }
 });
 
 export type SignUpRulesInput = z.infer<typeof signUpRulesInput>;
