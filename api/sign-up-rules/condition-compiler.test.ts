@@ -35,6 +35,20 @@ describe('compiling a condition', () => {
     expect(result).toMatchObject({ ok: false, line: 1, column: 17 });
   });
 
+  it('a compiled pattern is reused across evaluations, a bad one fails every time', () => {
+    const matches = compileCondition('email.matches("^[a-z]+@x[.]com$")');
+    const broken = compileCondition('email.matches(emailDomain + "(")');
+    if (!matches.ok || !broken.ok) throw new Error('does not compile');
+    const context = (email: string) => signUpRuleContext({ authMethod: 'password', email });
+    expect([matches.evaluate(context('ada@x.com')), matches.evaluate(context('ada1@x.com')), matches.evaluate(context('bob@x.com'))]).toEqual([
+      { kind: 'value', matched: true },
+      { kind: 'value', matched: false },
+      { kind: 'value', matched: true },
+    ]);
+    expect(broken.evaluate(context('a@x.com')).kind).toBe('error');
+    expect(broken.evaluate(context('a@x.com')).kind).toBe('error');
+  });
+
   it('a hostile pattern cannot backtrack for long (RE2, linear time)', () => {
     const result = compileCondition('email.matches("^(a+)+$")');
     if (!result.ok) throw new Error(result.problem);
@@ -57,6 +71,25 @@ describe('compiled rule cache', () => {
     const changed = cache.ruleSetFor('p1', auth('email == "b"'));
     expect(changed).not.toBe(first);
     expect(cache.ruleSetFor('p1', { ...auth('email == "b"'), signUpRulesDefaultAction: 'reject' })).not.toBe(changed);
+  });
+
+  it('a new version is any changed field, an added or removed rule; equal content read afresh is the same version', () => {
+    const cache = new CompiledRuleCache();
+    const base = auth('true');
+    const first = cache.ruleSetFor('p1', base);
+    expect(cache.ruleSetFor('p1', JSON.parse(JSON.stringify(base)) as typeof base)).toBe(first);
+    const variants = [
+      { ...base, signUpRules: { r: { ...base.signUpRules.r, enabled: false } } },
+      { ...base, signUpRules: { r: { ...base.signUpRules.r, priority: 3 } } },
+      { ...base, signUpRules: { r: { ...base.signUpRules.r, action: { type: 'log' as const } } } },
+      { ...base, signUpRules: { r: { ...base.signUpRules.r, action: { type: 'reject' as const, message: 'm' } } } },
+      { ...base, signUpRules: { ...base.signUpRules, s: base.signUpRules.r } },
+      { ...base, signUpRules: { s: base.signUpRules.r } },
+    ];
+    for (const variant of variants) {
+      cache.ruleSetFor('p1', base);
+      expect(cache.ruleSetFor('p1', variant), JSON.stringify(variant)).not.toBe(cache.ruleSetFor('p1', base));
+    }
   });
 
   it('keeps at most maxProjects, dropping the least recently used', () => {

@@ -1,4 +1,5 @@
 import { CelScalar, celEnv, isCelError, parse, plan } from '@bufbuild/cel';
+import { RE2JS } from '@bufbuild/re2';
 import type { SignUpRuleContext } from './sign-up-context';
 
 /**
@@ -14,7 +15,28 @@ const variables = {
   oauthProvider: CelScalar.STRING,
 } as const;
 
-const environment = celEnv({ variables });
+/** Compiled patterns kept at most: a pattern built from the address changes with every sign-up. */
+const maxCachedPatterns = 1_000;
+const compiledPatterns = new Map<string, RE2JS>();
+
+/**
+ * The library's own RE2 engine, with compiled patterns kept: left alone it compiles a `matches`
+ * pattern again on every evaluation, the larger part of a rule's cost. A pattern that does not
+ * compile throws, as before, and the evaluation turns that into an error value.
+ */
+const cachingRe2 = {
+  compile(pattern: string): RE2JS {
+    let compiled = compiledPatterns.get(pattern);
+    if (!compiled) {
+      compiled = RE2JS.compile(pattern);
+      if (compiledPatterns.size >= maxCachedPatterns) compiledPatterns.clear();
+      compiledPatterns.set(pattern, compiled);
+    }
+    return compiled;
+  },
+};
+
+const environment = celEnv({ variables, re2: cachingRe2 });
 
 /** Identifiers CEL resolves by itself: type names, usable in `type(x) == string`. */
 const builtInIdentifiers = new Set(['bool', 'int', 'uint', 'double', 'string', 'bytes', 'list', 'map', 'null_type', 'type']);
