@@ -125,6 +125,7 @@ describe('sign-up rules: reject', () => {
     const code = await sendCode(ctx, project, 'new@x.example');
     expect((await otpSignIn(ctx, project, code)).body.code).toBe('SIGN_UP_REJECTED');
     expect(await countRows(ctx)).toEqual(before);
+    expect((await ctx.internal.query('SELECT "usedAt" FROM "OtpCode" WHERE id = $1', [code.nonce])).rows).toEqual([{ usedAt: null }]);
     expect((await triggers(ctx)).map((row) => row.ruleId)).toEqual(['no-otp']);
   });
 
