@@ -78,7 +78,7 @@ describe('compiled rule cache', () => {
     const base = auth('true');
     const first = cache.ruleSetFor('p1', base);
     expect(cache.ruleSetFor('p1', JSON.parse(JSON.stringify(base)) as typeof base)).toBe(first);
-    const variants = [
+    const variants: Parameters<CompiledRuleCache['ruleSetFor']>[1][] = [
       { ...base, signUpRules: { r: { ...base.signUpRules.r, enabled: false } } },
       { ...base, signUpRules: { r: { ...base.signUpRules.r, priority: 3 } } },
       { ...base, signUpRules: { r: { ...base.signUpRules.r, action: { type: 'log' as const } } } },
