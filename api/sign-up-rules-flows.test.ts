@@ -256,6 +256,15 @@ describe('sign-up rules: which flows', () => {
     const byPassword = await passwordSignUp(ctx, project, 'pw@x.example', String(second.body.access_token));
     expect(byPassword.body.user_id).toBe(second.body.user_id);
     expect(await serverUser(ctx, project, String(second.body.user_id))).toMatchObject({ is_anonymous: false, restricted_by_admin: false });
-    expect((await triggers(ctx)).map((row) => `${row.ruleId}/${row.authMethod}`).sort()).toEqual(['limit-otp/otp', 'watch-password/password']);
+
+    // An anonymous user that first added the address as a contact, then proves it with a code.
+    const third = await ctx.as(project, 'client', 'POST', '/api/v1/auth/anonymous/sign-up', {});
+    const thirdToken = String(third.body.access_token);
+    const channel = await ctx.asUser(project, thirdToken, 'POST', '/api/v1/contact-channels', { user_id: 'me', type: 'email', value: 'own@x.example', used_for_auth: false });
+    expect(channel.status).toBe(201);
+    const proven = await otpSignIn(ctx, project, await sendCode(ctx, project, 'own@x.example'), thirdToken);
+    expect(proven.body.user_id).toBe(third.body.user_id);
+    expect(await serverUser(ctx, project, String(third.body.user_id))).toMatchObject({ is_anonymous: false, restricted_by_admin: true, restricted_by_admin_private_details: 'Restricted by sign-up rule: limit-otp' });
+    expect((await triggers(ctx)).map((row) => `${row.ruleId}/${row.authMethod}`).sort()).toEqual(['limit-otp/otp', 'limit-otp/otp', 'watch-password/password']);
   });
 });
