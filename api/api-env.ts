@@ -7,6 +7,7 @@ import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
 import type { TrustFunction } from './auth/trusted-proxy';
+import type { CompiledRuleCache } from './sign-up-rules/compiled-rule-cache';
 
 export type AccessType = 'client' | 'server' | 'admin';
 
@@ -37,6 +38,8 @@ export interface ApiDependencies {
   signingKeys: SigningKeys;
   emailSender: EmailSender;
   rateLimiter: RateLimiter;
+  /** Each project's sign-up rules, compiled once per version of them. */
+  signUpRules: CompiledRuleCache;
   /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
   requestSnapshot(tenancyId: string): Promise<string>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */

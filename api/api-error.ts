@@ -25,8 +25,9 @@ export const knownErrors = {
     new ApiError(400, 'ACCESS_TYPE_REQUIRED', 'Send x-stack-access-type: client, server or admin.'),
   invalidAccessType: (value: string) =>
     new ApiError(400, 'INVALID_ACCESS_TYPE', `x-stack-access-type must be client, server or admin, not ${JSON.stringify(value)}.`),
+  // 400 as in stack-auth: the request is malformed, no credential was judged.
   projectIdRequired: () =>
-    new ApiError(401, 'ACCESS_TYPE_WITHOUT_PROJECT_ID', 'x-stack-access-type was sent without x-stack-project-id.'),
+    new ApiError(400, 'ACCESS_TYPE_WITHOUT_PROJECT_ID', 'x-stack-access-type was sent without x-stack-project-id.'),
   projectNotFound: () => new ApiError(401, 'PROJECT_NOT_FOUND', 'No project has this id.'),
   invalidPublishableClientKey: () => new ApiError(401, 'INVALID_PUBLISHABLE_CLIENT_KEY', 'The publishable client key is missing or wrong for this project.'),
   invalidSecretServerKey: () => new ApiError(401, 'INVALID_SECRET_SERVER_KEY', 'The secret server key is missing or wrong for this project.'),
@@ -74,5 +75,7 @@ export const knownErrors = {
       `External database ${databaseId}: its host is not an address the sync may connect to (only public addresses are allowed).`,
       { database_id: databaseId },
     ),
+  // Generic on purpose: which rule refused, and its message, are the admins' own.
+  signUpRejected: () => new ApiError(403, 'SIGN_UP_REJECTED', 'Your sign up was rejected. Please contact us for more information.'),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

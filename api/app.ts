@@ -15,6 +15,7 @@ import { emailRoutes } from './routes/emails';
 import { jwksRoutes } from './routes/jwks';
 import { projectConfigRoutes } from './routes/project-config';
 import { projectRoutes } from './routes/projects';
+import { signUpRuleRoutes } from './routes/sign-up-rules';
 import { syncStatusRoutes } from './routes/sync-status';
 import { currentUserRoutes } from './routes/users-me';
 import { userListRoutes } from './routes/users-list';
@@ -31,6 +32,7 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     .route('/', projectRoutes)
     .route('/', projectConfigRoutes)
     .route('/', syncStatusRoutes)
+    .route('/', signUpRuleRoutes)
     .route('/', emailRoutes)
     .route('/', jwksRoutes)
     .route('/', passwordAuthRoutes)

@@ -12,6 +12,7 @@ import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';
 import { SigningKeys } from './auth/signing-keys';
 import { compileTrust } from './auth/trusted-proxy';
+import { CompiledRuleCache } from './sign-up-rules/compiled-rule-cache';
 
 export type ApiConfig = Pick<
   EnvConfig,
@@ -55,6 +56,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDepe
     signingKeys: new SigningKeys(db, secrets, config.ACCESS_TOKEN_TTL_SECONDS),
     emailSender: new OutboxEmailSender(db),
     rateLimiter: new RateLimiter(pool),
+    signUpRules: new CompiledRuleCache(),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.

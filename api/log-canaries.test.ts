@@ -20,7 +20,7 @@ const trapSql = `
     IF row_to_json(NEW)::text ILIKE '%${canary}%' THEN RAISE EXCEPTION 'write refused by the test'; END IF;
     RETURN NEW;
   END $$;
-  ${['Project', 'ProjectUser', 'ContactChannel', 'OtpCode', 'EmailOutbox', 'PasswordCredential', 'OAuthAccount']
+  ${['Project', 'ProjectUser', 'ContactChannel', 'OtpCode', 'EmailOutbox', 'PasswordCredential', 'OAuthAccount', 'SignUpRuleTrigger']
     .map((table) => `CREATE TRIGGER canary_trap BEFORE INSERT OR UPDATE ON "${table}" FOR EACH ROW EXECUTE FUNCTION canary_trap();`)
     .join('\n')}`;
 
@@ -44,7 +44,15 @@ function canaryBodies(route: RouteDoc, ids: { userId: string }): unknown[] {
   const email = `${canary}@example.com`;
   const valid: Record<string, unknown[]> = {
     'post /internal/projects': [{ display_name: canary }],
-    'patch /internal/config': [{ auth: { trusted_domains: [`https://${canary}.example.com`] } }],
+    'patch /internal/config': [
+      { auth: { trusted_domains: [`https://${canary}.example.com`] } },
+      { auth: { sign_up_rules: { [canary]: { condition: `email.matches("${canary}(") || email == "${canary}"`, action: { type: 'log', message: canary } } } } },
+      { auth: { sign_up_rules: { [canary]: { condition: `${canary}(`, action: { type: 'log' } } } } },
+    ],
+    'post /internal/sign-up-rules/evaluate': [
+      { email, auth_method: 'oauth', oauth_provider: canary },
+      { email, auth_method: 'password', sign_up_rules: { [canary]: { condition: `email.matches(email + "(")`, action: { type: 'reject', message: canary } } } },
+    ],
     'post /auth/password/sign-up': [{ email, password: `${canary}-password` }],
     'post /auth/password/sign-in': [{ email, password: `${canary}-password` }],
     'post /auth/otp/send-sign-in-code': [{ email }],

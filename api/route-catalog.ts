@@ -6,6 +6,7 @@ import { passwordSignInBody, passwordSignUpBody } from './routes/auth-password';
 import { createContactChannelBody, updateContactChannelBody } from './routes/contact-channels';
 import { configUpdateBody } from './routes/project-config';
 import { createProjectBody } from './routes/projects';
+import { evaluateSignUpRulesBody } from './routes/sign-up-rules';
 import { emptyBody } from './parse-body';
 import { createUserBody, listUsersQuery, updateOwnUserBody, updateUserBody } from './routes/user-body';
 
@@ -35,6 +36,8 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'patch', path: '/internal/config', summary: 'Update project config', access: ['admin'], body: configUpdateBody },
   { method: 'get', path: '/internal/db-sync/status', summary: 'External database sync status', access: ['admin'] },
   { method: 'post', path: '/internal/db-sync/resnapshot', summary: 'Re-publish the tenancy’s rows (snapshot) to its topic while streaming goes on', access: ['admin'], body: emptyBody },
+  { method: 'get', path: '/internal/sign-up-rules-stats', summary: 'Sign-up rule triggers per rule and UTC hour, last 48 hours', access: ['admin'] },
+  { method: 'post', path: '/internal/sign-up-rules/evaluate', summary: 'Dry run: what the sign-up rules (saved or a draft) decide for a hypothetical sign-up, rule by rule', access: ['admin'], body: evaluateSignUpRulesBody },
   { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },
   { method: 'post', path: '/internal/signing-keys/rotate', summary: 'Rotate the access-token signing key', access: ['admin'], body: emptyBody },
   { method: 'get', path: '/projects/{projectId}/.well-known/jwks.json', summary: 'Public keys of the project’s access tokens', access: 'public' },

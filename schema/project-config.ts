@@ -1,5 +1,6 @@
 import { parseConnectionString } from './external-connection';
 import { z } from 'zod';
+import { signUpRulesDefaultActions, storedSignUpRulesSchema } from './sign-up-rule-config';
 
 /**
  * An external database as an API client sends it (the connection string in clear). Only a plain
@@ -40,6 +41,10 @@ export const authConfigSchema = z.object({
   trustedDomains: z.array(z.string()).default([]),
   /** Custom URL schemes of the project's native apps (e.g. `myapp`), accepted only as OAuth redirect URIs. */
   nativeAppSchemes: z.array(z.string()).default([]),
+  /** Evaluated on every sign-up (api/sign-up-rules/): reject, restrict or log by a CEL condition. */
+  signUpRules: storedSignUpRulesSchema.default({}),
+  /** What a sign-up that no allow or reject rule decided gets. */
+  signUpRulesDefaultAction: z.enum(signUpRulesDefaultActions).default('allow'),
 });
 
 export type AuthConfig = z.infer<typeof authConfigSchema>;

@@ -9,12 +9,12 @@ import { verifyAppleIdToken, type AppleIdentity } from '../auth/apple-id-token';
 import { issueTokens } from '../auth/issue-tokens';
 import { decideOAuthEmail } from '../auth/address-claims';
 import { findUserByAuthEmail, releaseUnverifiedAddress } from '../auth/address-holders';
-import { createOrUpgradeEmailUser } from '../auth/user-accounts';
+import { createOrUpgradeEmailUser, createUserWithoutEmail } from '../auth/user-accounts';
 import { normaliseEmail } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
-import { randomUUID } from 'node:crypto';
+import { judgeSignUp, recordJudgement, refuseRejectedSignUp, restrictingRuleOf, type SignUpJudgement } from '../sign-up-rules/sign-up-gate';
 
 export const appleNativeBody = z.strictObject({ id_token: z.string().min(1).max(10_000) });
 
@@ -22,7 +22,8 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
   const deps = c.get('deps');
   const project = c.get('project');
   const body = await parseBody(c, appleNativeBody);
-  const { apple, linkOAuthByVerifiedEmail } = (await loadProjectConfig(deps.db, project.id)).auth;
+  const { auth } = await loadProjectConfig(deps.db, project.id);
+  const { apple, linkOAuthByVerifiedEmail } = auth;
   if (!apple.enabled) throw knownErrors.oauthProviderNotEnabled();
   if (apple.bundleIds.length === 0) throw knownErrors.appleBundleIdNotConfigured();
   let identity: AppleIdentity;
@@ -32,6 +33,8 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
     throw knownErrors.invalidAppleCredentials();
   }
   const email = identity.email ? normaliseEmail(identity.email) : undefined;
+  // Set inside the transaction once a new user is judged; recorded after it, committed or not.
+  let judgement: SignUpJudgement | undefined;
   const result = await deps.db.transaction(async (tx) => {
     const [account] = await tx
       .select({ userId: oauthAccount.projectUserId, isAnonymous: projectUser.isAnonymous })
@@ -48,17 +51,29 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
       : ({ kind: 'new-user-without-address' } as const);
     let userId: string;
     if (decision.kind === 'link-holder') {
+      // Linked to its owner's existing account: a sign-in, not a sign-up.
       userId = decision.userId;
-    } else if (decision.kind === 'new-user-with-address' && email) {
-      if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, { type: 'EMAIL', value: email }, true);
-      userId = await createOrUpgradeEmailUser(tx, project.tenancyId, { email, verified: true });
     } else {
-      // No usable email (or one that belongs to someone else, verified): a user without a sign-in email.
-      userId = randomUUID();
-      await tx.insert(projectUser).values({ tenancyId: project.tenancyId, projectUserId: userId });
+      // A new user: the sign-up rules see the address only when Apple vouches for it, so an
+      // unverified claim cannot pass an allow-listed domain.
+      judgement = judgeSignUp(deps.signUpRules, project.id, auth, {
+        kind: 'new-user',
+        authMethod: 'oauth',
+        oauthProvider: 'apple',
+        email: identity.emailVerified ? email : undefined,
+      });
+      refuseRejectedSignUp(judgement);
+      const restrictedBySignUpRule = restrictingRuleOf(judgement);
+      if (decision.kind === 'new-user-with-address' && email) {
+        if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, { type: 'EMAIL', value: email }, true);
+        userId = await createOrUpgradeEmailUser(tx, project.tenancyId, { email, verified: true, restrictedBySignUpRule });
+      } else {
+        // No usable email (or one that belongs to someone else, verified): a user without a sign-in email.
+        userId = await createUserWithoutEmail(tx, project.tenancyId, { restrictedBySignUpRule });
+      }
     }
     await tx.insert(oauthAccount).values({ tenancyId: project.tenancyId, provider: 'apple', providerAccountId: identity.sub, projectUserId: userId, email: email ?? null });
     return issueTokens(deps, project, { id: userId, isAnonymous: false }, tx);
-  });
+  }).finally(() => recordJudgement(deps.db, project, judgement));
   return c.json(result);
 });

@@ -16,6 +16,8 @@ import { normaliseEmail } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
+import { judgeSignUp, recordJudgement, refuseRejectedSignUp, restrictingRuleOf, type SignUpJudgement } from '../sign-up-rules/sign-up-gate';
+import { restrictBySignUpRule } from '../auth/user-accounts';
 
 /** A code lives 10 minutes, works once, and stops working after this many wrong tries. */
 const codeLifetimeMs = 10 * 60_000;
@@ -71,13 +73,22 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
    * where the address is verified; else into the prover's own: the signed-in account that has the
    * address (it becomes verified there), the signed-in anonymous user (upgraded) or a new user. An
    * account that merely claimed it unverified loses it and its sessions. Never into an account
-   * someone else set up with it.
+   * someone else set up with it. A new user, or an anonymous one that the code upgrades, is a
+   * sign-up: the project's sign-up rules judge it (a rejection rolls everything back, the code too).
    */
   .post('/auth/otp/sign-in', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
     const project = c.get('project');
     const body = await parseBody(c, otpSignInBody);
     const current = await readCurrentUser(c);
+    const { auth } = await loadProjectConfig(deps.db, project.id);
+    // Set inside the transaction once the sign-up is judged; recorded after it, committed or not.
+    let judgement: SignUpJudgement | undefined;
+    const judge = (upgrade: boolean, email: string): SignUpJudgement | undefined => {
+      judgement = judgeSignUp(deps.signUpRules, project.id, auth, { kind: upgrade ? 'anonymous-upgrade' : 'new-user', authMethod: 'otp', email });
+      refuseRejectedSignUp(judgement);
+      return judgement;
+    };
     const outcome = await deps.db
       .transaction(async (tx) => {
         const [row] = await tx.select().from(otpCode).where(eq(otpCode.id, body.nonce)).for('update');
@@ -101,24 +112,32 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
           case 'sign-in-holder':
             signedIn = { id: decision.userId, isAnonymous: decision.isAnonymous };
             break;
-          case 'verify-for-caller':
+          case 'verify-for-caller': {
+            // An anonymous caller that proves an address of its own is upgraded: a sign-up too.
+            const upgrade = caller?.isAnonymous ? judge(true, row.email) : undefined;
             if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, address, true);
             await verifyEmailForUser(tx, project.tenancyId, decision.userId, row.email);
+            const restrictingRule = restrictingRuleOf(upgrade);
+            if (restrictingRule) await restrictBySignUpRule(tx, project.tenancyId, decision.userId, restrictingRule);
             signedIn = { id: decision.userId, isAnonymous: false };
             break;
+          }
           case 'new-owner': {
+            const signUp = judge(decision.upgradeUserId !== undefined, row.email);
             if (decision.releaseFromUserId) await releaseUnverifiedAddress(tx, project.tenancyId, decision.releaseFromUserId, address, true);
             const userId = await createOrUpgradeEmailUser(tx, project.tenancyId, {
               email: row.email,
               verified: true,
               ...(decision.upgradeUserId ? { upgradeUserId: decision.upgradeUserId } : {}),
+              restrictedBySignUpRule: restrictingRuleOf(signUp),
             });
             signedIn = { id: userId, isAnonymous: false };
             break;
           }
         }
         return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, signedIn, tx) };
-      });
+      })
+      .finally(() => recordJudgement(deps.db, project, judgement));
     // The failed attempt is committed before the error is raised, so the lock counts every try.
     if (outcome.kind === 'wrong') throw knownErrors.verificationCodeInvalid();
     return c.json(outcome.tokens);

@@ -16,6 +16,7 @@ import { parseBody } from '../parse-body';
 import { postgresErrorOf, uniqueViolation } from '../pg-errors';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
+import { judgeSignUp, recordJudgement, refuseRejectedSignUp, restrictingRuleOf } from '../sign-up-rules/sign-up-gate';
 
 const minPasswordLength = 8;
 const maxPasswordLength = 256;
@@ -39,7 +40,8 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
    * Creates a password user (or upgrades the signed-in anonymous user, keeping its id) and signs it
    * in. An address someone else holds unverified does not block it: that claim is released (the
    * address stays on that account as a contact) and this user signs in with it. A verified holder
-   * answers 409 (api/auth/address-claims.ts).
+   * answers 409 (api/auth/address-claims.ts). The project's sign-up rules judge it first: a
+   * rejection writes nothing (403 SIGN_UP_REJECTED), a restriction marks the new user.
    */
   .post('/auth/password/sign-up', requireAccess('client', 'server'), async (c) => {
     const deps = c.get('deps');
@@ -56,6 +58,14 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
     // Whether an address is taken is worth knowing to an attacker: asked as often as signing in.
     await countAttempt(c, 'sign-up', email);
     const current = await readCurrentUser(c);
+    const judgement = judgeSignUp(deps.signUpRules, project.id, config.auth, {
+      kind: current?.isAnonymous ? 'anonymous-upgrade' : 'new-user',
+      authMethod: 'password',
+      email,
+    });
+    // Recorded before anything else can fail: a match is a match, whatever becomes of the sign-up.
+    await recordJudgement(deps.db, project, judgement);
+    refuseRejectedSignUp(judgement);
     const passwordHash = await hashPassword(body.password, deps.auth.passwordHashLogN);
     const result = await deps.db
       .transaction(async (tx) => {
@@ -63,6 +73,7 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
           email,
           verified: false,
           ...(current?.isAnonymous ? { upgradeUserId: current.id } : {}),
+          restrictedBySignUpRule: restrictingRuleOf(judgement),
         });
         await tx.insert(passwordCredential).values({ tenancyId: project.tenancyId, projectUserId: userId, passwordHash });
         return issueTokens(deps, project, { id: userId, isAnonymous: false }, tx);

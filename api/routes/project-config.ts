@@ -13,6 +13,8 @@ import type { ApiEnv } from '../api-env';
 import { loadProjectConfig } from '../project-config-store';
 import { parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
+import { signUpRulesInput, signUpRulesView, storedSignUpRules } from '../sign-up-rules/rule-input';
+import { signUpRulesDefaultActions } from '../../schema/sign-up-rule-config';
 
 const trustedDomain = z.string().regex(/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d+)?$/i, 'an origin like https://app.example.com or https://*.example.com');
 
@@ -36,6 +38,9 @@ export const configUpdateBody = z.strictObject({
       trusted_domains: z.array(trustedDomain).max(50),
       native_app_schemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]{0,63}$/, 'a URL scheme')).max(20),
       apple: z.strictObject({ enabled: z.boolean(), bundle_ids: z.array(z.string().min(1).max(200)).max(20) }).partial(),
+      /** Replaces the whole set; each condition must compile (CEL). */
+      sign_up_rules: signUpRulesInput,
+      sign_up_rules_default_action: z.enum(signUpRulesDefaultActions),
     })
     .partial()
     .optional(),
@@ -54,6 +59,8 @@ function withAuthUpdate(current: AuthConfig, update: ConfigUpdate['auth']): Auth
     trustedDomains: update.trusted_domains ?? current.trustedDomains,
     nativeAppSchemes: update.native_app_schemes ?? current.nativeAppSchemes,
     apple: { enabled: update.apple?.enabled ?? current.apple.enabled, bundleIds: update.apple?.bundle_ids ?? current.apple.bundleIds },
+    signUpRules: update.sign_up_rules ? storedSignUpRules(update.sign_up_rules) : current.signUpRules,
+    signUpRulesDefaultAction: update.sign_up_rules_default_action ?? current.signUpRulesDefaultAction,
   };
 }
 
@@ -67,6 +74,9 @@ function authView(auth: AuthConfig): Record<string, unknown> {
     trusted_domains: auth.trustedDomains,
     native_app_schemes: auth.nativeAppSchemes,
     apple: { enabled: auth.apple.enabled, bundle_ids: auth.apple.bundleIds },
+    // In evaluation order: priority descending, then id.
+    sign_up_rules: signUpRulesView(auth.signUpRules),
+    sign_up_rules_default_action: auth.signUpRulesDefaultAction,
   };
 }
 
