@@ -4,6 +4,7 @@ import type * as tables from '../schema/tables';
 import type * as authTables from '../schema/auth-tables';
 import type { TargetStatus } from '../sinks/database-sync';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
+import type { AnalyticsQueryRunner } from './analytics/query-runner';
 import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
@@ -38,6 +39,8 @@ export interface ApiDependencies {
   signingKeys: SigningKeys;
   emailSender: EmailSender;
   rateLimiter: RateLimiter;
+  /** Runs admins' analytics queries on connections of its own; `close()` it with the API. */
+  analytics: AnalyticsQueryRunner;
   /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
   requestSnapshot(tenancyId: string): Promise<string>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */

@@ -74,5 +74,12 @@ export const knownErrors = {
       `External database ${databaseId}: its host is not an address the sync may connect to (only public addresses are allowed).`,
       { database_id: databaseId },
     ),
+  analyticsQueryError: (postgresMessage: string, queryId: string) =>
+    new ApiError(400, 'ANALYTICS_QUERY_ERROR', postgresMessage, { query_id: queryId }),
+  analyticsQueryTimeout: (timeoutMs: number, queryId: string) =>
+    new ApiError(400, 'ANALYTICS_QUERY_TIMEOUT', `The query did not finish within ${timeoutMs} ms and was cancelled.`, { timeout_ms: timeoutMs, query_id: queryId }),
+  analyticsResultTooLarge: (limit: string, queryId: string) =>
+    new ApiError(400, 'ANALYTICS_RESULT_TOO_LARGE', `The result has more than ${limit}; aggregate or add a LIMIT. Nothing was returned.`, { query_id: queryId }),
+  itemNotFound: () => new ApiError(404, 'ITEM_NOT_FOUND', 'No such item in this project.'),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

@@ -9,6 +9,7 @@ import type { TargetStatus } from '../sinks/database-sync';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import { loadTargetAddressPolicy } from '../sinks/target-resolver';
 import type { ApiDependencies } from './api-env';
+import { AnalyticsQueryRunner } from './analytics/query-runner';
 import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';
 import { SigningKeys } from './auth/signing-keys';
@@ -55,6 +56,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool, syncStat
     signingKeys: new SigningKeys(db, secrets, config.ACCESS_TOKEN_TTL_SECONDS),
     emailSender: new OutboxEmailSender(db),
     rateLimiter: new RateLimiter(pool),
+    analytics: new AnalyticsQueryRunner(config.DATABASE_URL),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     ...(syncStatus ? { syncStatus } : {}),
