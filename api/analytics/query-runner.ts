@@ -68,7 +68,8 @@ export class AnalyticsQueryRunner {
 
   get pool(): pg.Pool {
     // Created on first use: most API processes and tests never run a query.
-    this.#pool ??= new pg.Pool({
+    if (this.#pool) return this.#pool;
+    this.#pool = new pg.Pool({
       connectionString: this.databaseUrl,
       max: this.maxConnections,
       idleTimeoutMillis: 10_000,

@@ -41,7 +41,12 @@ END $$;
 --> statement-breakpoint
 -- The API's role must be allowed to SET ROLE to it (a superuser needs nothing; this serves a
 -- role with CREATEROLE).
-GRANT stack_analytics_query TO CURRENT_USER;
+DO $$
+BEGIN
+  IF NOT pg_has_role(current_user, 'stack_analytics_query', 'MEMBER') THEN
+    GRANT stack_analytics_query TO CURRENT_USER;
+  END IF;
+END $$;
 --> statement-breakpoint
 CREATE SCHEMA analytics;
 --> statement-breakpoint
