@@ -16,6 +16,7 @@ import { normaliseEmail } from '../channel-values';
 import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
+import { recordAnalyticsEvent } from '../analytics/events';
 
 /** A code lives 10 minutes, works once, and stops working after this many wrong tries. */
 const codeLifetimeMs = 10 * 60_000;
@@ -97,6 +98,7 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
         const decision = decideCodeSignIn(holder, caller);
         const address = { type: 'EMAIL' as const, value: row.email };
         let signedIn: { id: string; isAnonymous: boolean };
+        let signedUp = false;
         switch (decision.kind) {
           case 'sign-in-holder':
             signedIn = { id: decision.userId, isAnonymous: decision.isAnonymous };
@@ -114,9 +116,17 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
               ...(decision.upgradeUserId ? { upgradeUserId: decision.upgradeUserId } : {}),
             });
             signedIn = { id: userId, isAnonymous: false };
+            signedUp = true;
             break;
           }
         }
+        await recordAnalyticsEvent(
+          tx,
+          { projectId: project.id, tenancyId: project.tenancyId, userId: signedIn.id },
+          signedUp
+            ? { type: 'sign_up', data: { auth_method: 'otp', upgraded_from_anonymous: decision.kind === 'new-owner' && decision.upgradeUserId !== undefined } }
+            : { type: 'sign_in', data: { auth_method: 'otp' } },
+        );
         return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, signedIn, tx) };
       });
     // The failed attempt is committed before the error is raised, so the lock counts every try.
