@@ -3,6 +3,7 @@ import type { SecretBox } from '../schema/secret-box';
 import type * as tables from '../schema/tables';
 import type * as authTables from '../schema/auth-tables';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
+import type { AnalyticsQueryRunner } from './analytics/query-runner';
 import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
@@ -40,6 +41,8 @@ export interface ApiDependencies {
   rateLimiter: RateLimiter;
   /** Each project's sign-up rules, compiled once per version of them. */
   signUpRules: CompiledRuleCache;
+  /** Runs admins' analytics queries on connections of its own; `close()` it with the API. */
+  analytics: AnalyticsQueryRunner;
   /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
   requestSnapshot(tenancyId: string): Promise<string>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */

@@ -77,5 +77,12 @@ export const knownErrors = {
     ),
   // Generic on purpose: which rule refused, and its message, are the admins' own.
   signUpRejected: () => new ApiError(403, 'SIGN_UP_REJECTED', 'Your sign up was rejected. Please contact us for more information.'),
+  analyticsQueryError: (postgresMessage: string, queryId: string) =>
+    new ApiError(400, 'ANALYTICS_QUERY_ERROR', postgresMessage, { query_id: queryId }),
+  analyticsQueryTimeout: (timeoutMs: number, queryId: string) =>
+    new ApiError(400, 'ANALYTICS_QUERY_TIMEOUT', `The query did not finish within ${timeoutMs} ms and was cancelled.`, { timeout_ms: timeoutMs, query_id: queryId }),
+  analyticsResultTooLarge: (limit: string, queryId: string) =>
+    new ApiError(400, 'ANALYTICS_RESULT_TOO_LARGE', `The result has more than ${limit}; aggregate or add a LIMIT. Nothing was returned.`, { query_id: queryId }),
+  itemNotFound: () => new ApiError(404, 'ITEM_NOT_FOUND', 'No such item in this project.'),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

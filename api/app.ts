@@ -5,6 +5,7 @@ import { ApiError, knownErrors } from './api-error';
 import type { ApiDependencies, ApiEnv } from './api-env';
 import { docsPage, openApiDocument } from './openapi';
 import { maxBodyBytes } from './parse-body';
+import { analyticsRoutes } from './routes/analytics';
 import { anonymousAuthRoutes } from './routes/auth-anonymous';
 import { appleAuthRoutes } from './routes/auth-apple';
 import { otpAuthRoutes } from './routes/auth-otp';
@@ -34,6 +35,7 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     .route('/', syncStatusRoutes)
     .route('/', signUpRuleRoutes)
     .route('/', emailRoutes)
+    .route('/', analyticsRoutes)
     .route('/', jwksRoutes)
     .route('/', passwordAuthRoutes)
     .route('/', anonymousAuthRoutes)

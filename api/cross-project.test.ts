@@ -66,6 +66,16 @@ describe('project isolation, across every route', () => {
         expect([foreignToken.status, foreignToken.body.code]).toEqual([401, 'INVALID_ACCESS_TOKEN']);
       }
     }
+    // 4. Analytics: the victim's query id is unknown to the attacker, whose queries see only its own events.
+    const victimQuery = await ctx.as(victim, 'admin', 'POST', '/api/v1/internal/analytics/query', { query: 'SELECT count(*) AS n FROM events' });
+    expect(victimQuery.body.result).toEqual([{ n: 1 }]);
+    for (const accessType of ['server', 'admin'] as const) {
+      const timing = await ctx.as(attacker, accessType, 'POST', '/api/v1/internal/analytics/query/timing', { query_id: victimQuery.body.query_id });
+      attempts++;
+      expect([timing.status, timing.body.code]).toEqual([404, 'ITEM_NOT_FOUND']);
+    }
+    const attackerEvents = await ctx.as(attacker, 'admin', 'POST', '/api/v1/internal/analytics/query', { query: 'SELECT user_id, project_id FROM events' });
+    expect(attackerEvents.body.result).toEqual([{ user_id: attackerSignUp.body.user_id, project_id: attacker.id }]);
     expect(attempts).toBeGreaterThan(40);
     expect(await snapshot()).toEqual(before);
     const victimKeys = (await ctx.request('GET', `/api/v1/projects/${victim.id}/.well-known/jwks.json`)).body.keys as { kid: string }[];

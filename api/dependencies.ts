@@ -8,6 +8,7 @@ import { requestSnapshot } from '../cdc/snapshotter';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import { loadTargetAddressPolicy } from '../sinks/target-resolver';
 import type { ApiDependencies } from './api-env';
+import { AnalyticsQueryRunner } from './analytics/query-runner';
 import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';
 import { SigningKeys } from './auth/signing-keys';
@@ -57,6 +58,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDepe
     emailSender: new OutboxEmailSender(db),
     rateLimiter: new RateLimiter(pool),
     signUpRules: new CompiledRuleCache(),
+    analytics: new AnalyticsQueryRunner(config.DATABASE_URL),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.

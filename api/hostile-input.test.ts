@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { PipelineContext, type TestProject } from '../e2e/harness/pipeline-context';
 import { routeCatalog, type RouteDoc } from './route-catalog';
 
-const sourceTables = ['Project', 'Tenancy', 'ProjectUser', 'ContactChannel', 'PasswordCredential', 'AuthSession', 'RefreshToken', 'OtpCode', 'EmailOutbox', 'OAuthAccount', 'SigningKey', 'SignUpRuleTrigger'];
+const sourceTables = ['Project', 'Tenancy', 'ProjectUser', 'ContactChannel', 'PasswordCredential', 'AuthSession', 'RefreshToken', 'OtpCode', 'EmailOutbox', 'OAuthAccount', 'SigningKey', 'SignUpRuleTrigger', 'AnalyticsEvent', 'AnalyticsQuery'];
 
 async function rowCounts(ctx: PipelineContext): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { AccessType } from './api-env';
+import { analyticsQueryBody, analyticsTimingBody } from './routes/analytics';
 import { appleNativeBody } from './routes/auth-apple';
 import { otpSendCodeBody, otpSignInBody } from './routes/auth-otp';
 import { passwordSignInBody, passwordSignUpBody } from './routes/auth-password';
@@ -39,6 +40,8 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'get', path: '/internal/sign-up-rules-stats', summary: 'Sign-up rule triggers per rule and UTC hour, last 48 hours', access: ['admin'] },
   { method: 'post', path: '/internal/sign-up-rules/evaluate', summary: 'Dry run: what the sign-up rules (saved or a draft) decide for a hypothetical sign-up, rule by rule', access: ['admin'], body: evaluateSignUpRulesBody },
   { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },
+  { method: 'post', path: '/internal/analytics/query', summary: 'Run a read-only SQL query over the project’s own events', access: ['admin'], body: analyticsQueryBody },
+  { method: 'post', path: '/internal/analytics/query/timing', summary: 'Wall-clock and Postgres execution time of an earlier analytics query', access: ['server', 'admin'], body: analyticsTimingBody },
   { method: 'post', path: '/internal/signing-keys/rotate', summary: 'Rotate the access-token signing key', access: ['admin'], body: emptyBody },
   { method: 'get', path: '/projects/{projectId}/.well-known/jwks.json', summary: 'Public keys of the project’s access tokens', access: 'public' },
   { method: 'post', path: '/auth/password/sign-up', summary: 'Sign up with email and password', access: ['client', 'server'], body: passwordSignUpBody },

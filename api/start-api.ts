@@ -41,6 +41,7 @@ export async function startApi(
     async stop() {
       clearInterval(cleanup);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.analytics.close();
       await pool.end();
     },
   };

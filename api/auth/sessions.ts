@@ -3,6 +3,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { authSession, refreshToken } from '../../schema/auth-tables';
 import { knownErrors } from '../api-error';
 import type { Database } from '../api-env';
+import { recordAnalyticsEvent } from '../analytics/events';
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
@@ -43,7 +44,7 @@ export async function createSession(
  */
 export async function rotateRefreshToken(
   db: Database,
-  tenancyId: string,
+  project: { id: string; tenancyId: string },
   presented: string,
   ttlDays: number,
 ): Promise<{ sessionId: string; userId: string; refreshToken: string }> {
@@ -54,7 +55,7 @@ export async function rotateRefreshToken(
       .innerJoin(authSession, eq(authSession.id, refreshToken.sessionId))
       .where(eq(refreshToken.tokenHash, hashToken(presented)))
       .for('update');
-    if (!row || row.session.tenancyId !== tenancyId || row.session.revokedAt) return { kind: 'not-found' as const };
+    if (!row || row.session.tenancyId !== project.tenancyId || row.session.revokedAt) return { kind: 'not-found' as const };
     if (row.token.usedAt) {
       await tx.update(authSession).set({ revokedAt: new Date(), revokedReason: 'refresh token reuse' }).where(eq(authSession.id, row.session.id));
       return { kind: 'reused' as const };
@@ -62,6 +63,10 @@ export async function rotateRefreshToken(
     if (row.token.expiresAt.getTime() <= Date.now()) return { kind: 'not-found' as const };
     await tx.update(refreshToken).set({ usedAt: new Date() }).where(eq(refreshToken.id, row.token.id));
     const next = await insertRefreshToken(tx, row.session.id, ttlDays);
+    await recordAnalyticsEvent(tx, { projectId: project.id, tenancyId: project.tenancyId, userId: row.session.projectUserId }, {
+      type: 'token_refresh',
+      data: { session_id: row.session.id },
+    });
     return { kind: 'rotated' as const, sessionId: row.session.id, userId: row.session.projectUserId, refreshToken: next };
   });
   // The revocation above is committed before the error is raised.

@@ -15,6 +15,8 @@ import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
 import { judgeSignUp, recordJudgement, refuseRejectedSignUp, restrictingRuleOf, type SignUpJudgement } from '../sign-up-rules/sign-up-gate';
+import { recordAnalyticsEvent } from '../analytics/events';
+import { randomUUID } from 'node:crypto';
 
 export const appleNativeBody = z.strictObject({ id_token: z.string().min(1).max(10_000) });
 
@@ -41,7 +43,11 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
       .from(oauthAccount)
       .innerJoin(projectUser, and(eq(projectUser.tenancyId, oauthAccount.tenancyId), eq(projectUser.projectUserId, oauthAccount.projectUserId)))
       .where(and(eq(oauthAccount.tenancyId, project.tenancyId), eq(oauthAccount.provider, 'apple'), eq(oauthAccount.providerAccountId, identity.sub)));
-    if (account) return issueTokens(deps, project, { id: account.userId, isAnonymous: account.isAnonymous }, tx);
+    const subject = (userId: string) => ({ projectId: project.id, tenancyId: project.tenancyId, userId });
+    if (account) {
+      await recordAnalyticsEvent(tx, subject(account.userId), { type: 'sign_in', data: { auth_method: 'oauth', oauth_provider: 'apple' } });
+      return issueTokens(deps, project, { id: account.userId, isAnonymous: account.isAnonymous }, tx);
+    }
 
     // Apple vouching for the email proves it, as a code would (api/auth/address-claims.ts): linking
     // to an account only where the address is verified and the project allows it, otherwise anyone
@@ -72,6 +78,13 @@ export const appleAuthRoutes = new Hono<ApiEnv>().post('/auth/oauth/callback/app
         userId = await createUserWithoutEmail(tx, project.tenancyId, { restrictedBySignUpRule });
       }
     }
+    await recordAnalyticsEvent(
+      tx,
+      subject(userId),
+      decision.kind === 'link-holder'
+        ? { type: 'sign_in', data: { auth_method: 'oauth', oauth_provider: 'apple' } }
+        : { type: 'sign_up', data: { auth_method: 'oauth', oauth_provider: 'apple', upgraded_from_anonymous: false } },
+    );
     await tx.insert(oauthAccount).values({ tenancyId: project.tenancyId, provider: 'apple', providerAccountId: identity.sub, projectUserId: userId, email: email ?? null });
     return issueTokens(deps, project, { id: userId, isAnonymous: false }, tx);
   }).finally(() => recordJudgement(deps.db, project, judgement));

@@ -18,6 +18,7 @@ import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
 import { judgeSignUp, recordJudgement, refuseRejectedSignUp, restrictingRuleOf, type SignUpJudgement } from '../sign-up-rules/sign-up-gate';
 import { restrictBySignUpRule } from '../auth/user-accounts';
+import { recordAnalyticsEvent } from '../analytics/events';
 
 /** A code lives 10 minutes, works once, and stops working after this many wrong tries. */
 const codeLifetimeMs = 10 * 60_000;
@@ -108,6 +109,7 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
         const decision = decideCodeSignIn(holder, caller);
         const address = { type: 'EMAIL' as const, value: row.email };
         let signedIn: { id: string; isAnonymous: boolean };
+        let signedUp = false;
         switch (decision.kind) {
           case 'sign-in-holder':
             signedIn = { id: decision.userId, isAnonymous: decision.isAnonymous };
@@ -132,9 +134,17 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
               restrictedBySignUpRule: restrictingRuleOf(signUp),
             });
             signedIn = { id: userId, isAnonymous: false };
+            signedUp = true;
             break;
           }
         }
+        await recordAnalyticsEvent(
+          tx,
+          { projectId: project.id, tenancyId: project.tenancyId, userId: signedIn.id },
+          signedUp
+            ? { type: 'sign_up', data: { auth_method: 'otp', upgraded_from_anonymous: decision.kind === 'new-owner' && decision.upgradeUserId !== undefined } }
+            : { type: 'sign_in', data: { auth_method: 'otp' } },
+        );
         return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, signedIn, tx) };
       })
       .finally(() => recordJudgement(deps.db, project, judgement));

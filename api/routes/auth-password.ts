@@ -17,6 +17,7 @@ import { postgresErrorOf, uniqueViolation } from '../pg-errors';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
 import { judgeSignUp, recordJudgement, refuseRejectedSignUp, restrictingRuleOf } from '../sign-up-rules/sign-up-gate';
+import { recordAnalyticsEvent } from '../analytics/events';
 
 const minPasswordLength = 8;
 const maxPasswordLength = 256;
@@ -76,6 +77,10 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
           restrictedBySignUpRule: restrictingRuleOf(judgement),
         });
         await tx.insert(passwordCredential).values({ tenancyId: project.tenancyId, projectUserId: userId, passwordHash });
+        await recordAnalyticsEvent(tx, { projectId: project.id, tenancyId: project.tenancyId, userId }, {
+          type: 'sign_up',
+          data: { auth_method: 'password', upgraded_from_anonymous: current?.isAnonymous === true },
+        });
         return issueTokens(deps, project, { id: userId, isAnonymous: false }, tx);
       })
       .catch((error: unknown) => {
@@ -106,5 +111,9 @@ export const passwordAuthRoutes = new Hono<ApiEnv>()
     decoy ??= decoyHash(deps.auth.passwordHashLogN);
     const matches = await verifyPassword(body.password, credential?.passwordHash ?? (await decoy));
     if (!owner || !credential || !matches) throw knownErrors.emailPasswordMismatch();
-    return c.json(await issueTokens(deps, project, { id: owner.userId, isAnonymous: owner.isAnonymous }));
+    const tokens = await deps.db.transaction(async (tx) => {
+      await recordAnalyticsEvent(tx, { projectId: project.id, tenancyId: project.tenancyId, userId: owner.userId }, { type: 'sign_in', data: { auth_method: 'password' } });
+      return issueTokens(deps, project, { id: owner.userId, isAnonymous: owner.isAnonymous }, tx);
+    });
+    return c.json(tokens);
   });

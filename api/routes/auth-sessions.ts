@@ -17,7 +17,7 @@ export const sessionRoutes = new Hono<ApiEnv>()
     await parseBody(c, emptyBody);
     const presented = c.req.header('x-stack-refresh-token');
     if (!presented) throw knownErrors.refreshTokenRequired();
-    const rotated = await rotateRefreshToken(deps.db, project.tenancyId, presented, deps.auth.refreshTokenTtlDays);
+    const rotated = await rotateRefreshToken(deps.db, project, presented, deps.auth.refreshTokenTtlDays);
     const [user] = await deps.db
       .select({ isAnonymous: projectUser.isAnonymous })
       .from(projectUser)

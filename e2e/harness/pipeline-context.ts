@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { createApp } from '../../api/app';
-import type { ApiEnv } from '../../api/api-env';
+import type { ApiDependencies, ApiEnv } from '../../api/api-env';
 import { createApiDependencies } from '../../api/dependencies';
 import { internalDatabasePool } from '../../api/start-api';
 import { startCdc, type RunningCdc } from '../../cdc/start-cdc';
@@ -38,6 +38,7 @@ export class PipelineContext {
   readonly config: EnvConfig;
   readonly internal: pg.Pool;
   readonly app: Hono<ApiEnv>;
+  readonly deps: ApiDependencies;
   #cdc: RunningCdc | undefined;
   #sink: RunningSink | undefined;
   readonly #externalDatabases: string[] = [];
@@ -61,7 +62,8 @@ export class PipelineContext {
       ...overrides,
     });
     this.internal = internalDatabasePool(internalUrl);
-    this.app = createApp(createApiDependencies(this.config, this.internal));
+    this.deps = createApiDependencies(this.config, this.internal);
+    this.app = createApp(this.deps);
   }
 
   /** `overrides` are environment variables of this context's config (e.g. TRUST_PROXY). */
@@ -255,6 +257,7 @@ export class PipelineContext {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stopSink().catch(() => undefined);
     await this.stopCdc().catch(() => undefined);
+    await this.deps.analytics.close().catch(() => undefined);
     await this.internal.end().catch(() => undefined);
     const services = testServices();
     // The slot must go before its database; a just-stopped walsender may hold it for a moment.
