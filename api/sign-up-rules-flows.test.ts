@@ -137,6 +137,9 @@ describe('sign-up rules: reject', () => {
     expect([refused.status, refused.body.code]).toEqual([403, 'SIGN_UP_REJECTED']);
     expect(await countRows(ctx)).toEqual(before);
     expect(await triggers(ctx)).toEqual([{ ruleId: 'no-apple', action: 'reject', outcome: 'matched', authMethod: 'oauth', oauthProvider: 'apple' }]);
+    // Matches are analytics events too, for admins' own queries.
+    const events = await ctx.internal.query(`SELECT type, data FROM "AnalyticsEvent" WHERE "projectId" = $1 AND type = 'sign_up_rule_match'`, [project.id]);
+    expect(events.rows).toEqual([{ type: 'sign_up_rule_match', data: { rule_id: 'no-apple', action: 'reject', auth_method: 'oauth', oauth_provider: 'apple' } }]);
   });
 
   it('default reject lets only the allow-listed domain sign up', async () => {

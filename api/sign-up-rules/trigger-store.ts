@@ -1,3 +1,5 @@
+import { analyticsEvent } from '../../schema/analytics-tables';
+import { analyticsEventInput } from '../analytics/events';
 import { and, count, eq, gte, sql } from 'drizzle-orm';
 import { signUpRuleActionTypes, type SignUpRuleActionType } from '../../schema/sign-up-rule-config';
 import { signUpRuleTrigger } from '../../schema/sign-up-rule-tables';
@@ -45,6 +47,27 @@ export async function recordRuleTriggers(
   if (rows.length === 0) return;
   try {
     await db.insert(signUpRuleTrigger).values(rows);
+    // The same matches as analytics events, so admins can query them with the rest (DESIGN.md "Analytics").
+    if (outcome.matches.length > 0) {
+      await db.insert(analyticsEvent).values(
+        outcome.matches.map((match) => ({
+          projectId: project.id,
+          tenancyId: project.tenancyId,
+          projectUserId: null,
+          type: 'sign_up_rule_match',
+          data: analyticsEventInput.parse({
+            type: 'sign_up_rule_match',
+            data: {
+              rule_id: match.ruleId,
+              action: match.action,
+              auth_method: context.authMethod,
+              ...(context.oauthProvider !== '' ? { oauth_provider: context.oauthProvider } : {}),
+            },
+          }).data,
+          createdAt: now,
+        })),
+      );
+    }
   } catch (error: unknown) {
     log.error('sign-up rule triggers not recorded', { projectId: project.id, rules: rows.length, error });
   }
