@@ -130,10 +130,10 @@ describe('WAL → Kafka → external Postgres', () => {
     expect(rows[0]?.primary_email).toBe('still@arrives.test');
     // Statuses are what the sink processes report, once per poll: wait for the broken one's.
     let databases: { id: string; state: string; last_error: { code: string } | null }[] = [];
-    await waitFor('the broken database reported', async () => {
+    await waitFor('both databases reported', async () => {
       const status = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/db-sync/status');
       databases = status.body.external_databases as typeof databases;
-      return databases.find((database) => database.id === 'broken')?.state === 'error';
+      return databases.find((database) => database.id === 'broken')?.state === 'error' && databases.find((database) => database.id === 'healthy')?.state === 'running';
     });
     expect(databases.find((database) => database.id === 'broken')).toMatchObject({ state: 'error', last_error: { code: 'SINK_TARGET_UNREACHABLE' } });
     expect(databases.find((database) => database.id === 'healthy')?.state).toBe('running');

@@ -5,6 +5,8 @@ import type { CellValue, Mapping } from './mapping';
 export interface OffsetEvent {
   offset: bigint;
   event: ChangeEvent;
+  /** Rebuilt from a tombstone (sinks/tombstone.ts): it has no source time or position of its own. */
+  fromTombstone?: true;
 }
 
 export interface TablePlan {
@@ -22,7 +24,8 @@ export interface BatchPlan {
   touchedUserIds: Set<string>;
   /** Offset of the last event in the batch: the progress to record. */
   lastOffset: bigint;
-  lastEvent: ChangeEvent;
+  /** The last event with a source position of its own (none when the batch held only tombstones). */
+  lastEvent: ChangeEvent | undefined;
   applied: number;
 }
 
@@ -51,5 +54,6 @@ export function planBatch(events: readonly OffsetEvent[], mappings: readonly Map
       }
     }
   }
-  return { tables, touchedUserIds, lastOffset: last.offset, lastEvent: last.event, applied: events.length };
+  const lastEvent = events.findLast((item) => !item.fromTombstone)?.event;
+  return { tables, touchedUserIds, lastOffset: last.offset, lastEvent, applied: events.length };
 }

@@ -261,8 +261,8 @@ export class DatabaseSync {
     if (applied === 0) return;
     const { metrics } = this.options;
     const now = Date.now();
-    for (const { event, offset } of chunk.slice(chunk.length - applied)) {
-      if (offset > appliedOffset) continue;
+    for (const { event, offset, fromTombstone } of chunk.slice(chunk.length - applied)) {
+      if (offset > appliedOffset || fromTombstone) continue;
       metrics.applyLagSeconds.observe({ database: this.label }, Math.max(0, now - event.source.ts_ms) / 1000);
       for (const mapping of this.options.mappings) {
         if (mapping.sourceTable === event.source.table) metrics.eventsApplied.inc({ mapping: mapping.name });

@@ -147,7 +147,7 @@ export class PostgresTarget implements SyncTarget {
             SET last_synced_sequence_id = $1, covered_through_offset = $2, covered_at_sequence_id = $1, updated_at = now(),
                 source_topic = $3, last_commit_lsn = COALESCE($4, last_commit_lsn), last_seq = COALESCE($5, last_seq)
           WHERE mapping_name = ANY($6)`,
-        [appliedOffset.toString(), range.through.toString(), this.options.topic, plan?.lastEvent.source.commit_lsn ?? null, plan?.lastEvent.source.seq ?? null, this.#mappingNames],
+        [appliedOffset.toString(), range.through.toString(), this.options.topic, plan?.lastEvent?.source.commit_lsn ?? null, plan?.lastEvent?.source.seq ?? null, this.#mappingNames],
       );
       await client.query('COMMIT');
       return { applied: plan?.applied ?? 0, appliedOffset, coveredThrough: range.through };

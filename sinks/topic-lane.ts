@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { changeEventSchema } from '../schema/change-event';
+import { tombstoneDelete } from './tombstone';
 import { SyncError } from '../infra/runtime/errors';
 import type { OffsetEvent } from './batch-plan';
 import type { DatabaseSync } from './database-sync';
@@ -208,8 +209,13 @@ export class TopicLane {
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
       if (offset < batch.fetchedFrom) continue;
-      // Tombstones exist for compaction only; the delete event before each did the work.
-      if (message.value === null) continue;
+      if (message.value === null) {
+        // Usually the delete event just before did the work; after compaction the tombstone may
+        // be all that is left of that delete, so it is applied as one (a repeat is harmless).
+        const deleted = message.key ? tombstoneDelete(message.key.toString('utf8'), events.at(-1)?.event) : undefined;
+        if (deleted) events.push({ offset, event: deleted, fromTombstone: true });
+        continue;
+      }
       let value: unknown;
       try {
         value = JSON.parse(message.value.toString('utf8'));

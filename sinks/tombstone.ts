@@ -1,0 +1,31 @@
+import { sourcePrimaryKeys, type ChangeEvent, type SourceTable } from '../schema/change-event';
+
+const sourceTables = Object.keys(sourcePrimaryKeys) as SourceTable[];
+
+/**
+ * The delete a tombstone stands for. Compaction removes a delete event as soon as the tombstone
+ * after it (same key) is in a cleaned segment, so a database reading that stretch later sees only
+ * the tombstone: it must act on it. Pure: the row is rebuilt from the message key
+ * (`<table>:<primary key values>`, see cdc/envelope.ts); `context` lends its source position
+ * when the delete event itself is still there (same transaction).
+ */
+export function tombstoneDelete(key: string, context: ChangeEvent | undefined): ChangeEvent | undefined {
+  const parts = key.split(':');
+  const table = sourceTables.find((candidate) => candidate === parts[0]);
+  if (!table) return undefined;
+  const columns = sourcePrimaryKeys[table];
+  const values = parts.slice(1);
+  if (values.length !== columns.length || values.some((value) => value.length === 0)) return undefined;
+  const before = Object.fromEntries(columns.map((column, index) => [column, values[index]!]));
+  const tenancyId = before.tenancyId!;
+  return {
+    before,
+    after: null,
+    op: 'd',
+    ts_ms: context?.ts_ms ?? 0,
+    source: context
+      ? { ...context.source, table }
+      : { connector: 'postgresql', db: '', schema: 'public', table, txId: 0, lsn: '0', commit_lsn: '0', seq: 0, ts_ms: 0, tenancyId, snapshot: 'false' },
+    transaction: context?.transaction ?? { id: 'tombstone', total_order: 1, data_collection_order: 1 },
+  };
+}
