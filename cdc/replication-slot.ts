@@ -60,7 +60,8 @@ async function createSlot(db: pg.Pool, slot: string): Promise<Lsn> {
   // Rows that existed before the slot are not in its stream: a new slot starts with a snapshot.
   // Asked for before the slot exists, so that a crash in between cannot leave a slot without it
   // (a second request after such a crash only publishes the rows as r events twice).
-  const snapshot = await requestSnapshot(db, slot, null);
+  // Its own request, never merged: a reader that loses the creation race deletes it below.
+  const snapshot = await requestSnapshot(db, slot, null, { merge: false });
   try {
     const created = await db.query<{ lsn: string }>("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", [slot]);
     await db.query(

@@ -41,7 +41,10 @@ function quote(name: string): string {
 }
 
 /** Asks the reader on `slot` to snapshot one tenancy (or, with null, all of them). */
-export async function requestSnapshot(db: pg.Pool | pg.PoolClient, slot: string, tenancyId: string | null): Promise<string> {
+export async function requestSnapshot(db: pg.Pool | pg.PoolClient, slot: string, tenancyId: string | null, { merge = true }: { merge?: boolean } = {}): Promise<string> {
+  if (!merge) {
+    return (await db.query<{ id: string }>(`INSERT INTO "CdcSnapshot" ("slotName", "tenancyId") VALUES ($1, $2) RETURNING id::text`, [slot, tenancyId])).rows[0]!.id;
+  }
   const client = db instanceof pg.Pool ? await db.connect() : db;
   const owned = client !== db;
   try {

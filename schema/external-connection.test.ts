@@ -15,14 +15,15 @@ function problemOf(raw: string): string {
 
 describe('parseConnectionString', () => {
   it.each([
-    ['postgres://app:secret@db.example.com:6543/appdb', { host: 'db.example.com', port: 6543, database: 'appdb', user: 'app', password: 'secret', sslmode: 'prefer' }],
-    ['postgresql://app@db.example.com/appdb', { host: 'db.example.com', port: 5432, database: 'appdb', user: 'app', sslmode: 'prefer' }],
+    ['postgres://app:secret@db.example.com:6543/appdb', { host: 'db.example.com', port: 6543, database: 'appdb', user: 'app', password: 'secret' }],
+    ['postgresql://app@db.example.com/appdb', { host: 'db.example.com', port: 5432, database: 'appdb', user: 'app' }],
     ['postgres://app:p%40ss%2Fw@203.0.113.9/app%20db?sslmode=verify-full', { host: '203.0.113.9', database: 'app db', password: 'p@ss/w', sslmode: 'verify-full' }],
     ['postgres://app@[2001:db8::1]:5433/app', { host: '2001:db8::1', port: 5433 }],
     ['postgres://app@DB.Example.COM./app', { host: 'db.example.com' }],
     ['postgres://app@db.example.com/app?password=s3cret&application_name=sync', { password: 's3cret', applicationName: 'sync' }],
     ['postgres://app@db.example.com/app?options=-c%20search_path%3Dtenant_1', { searchPath: 'tenant_1' }],
     ['postgres://app@db.example.com/app?options=-c+search_path=a,b&connect_timeout=10', { searchPath: 'a,b' }],
+    ['postgres://app@db.example.com/app?sslmode=require&channel_binding=require', { sslmode: 'require', channelBinding: true }],
   ])('accepts %s', (raw, expected) => {
     expect(accepted(raw)).toMatchObject(expected);
   });
@@ -58,6 +59,9 @@ describe('parseConnectionString', () => {
     ['mysql://u@h/db', 'must be a postgres:// or postgresql:// URL'],
     ['postgres://u@h/db?application_name=%00', 'application_name'],
     ['postgres://u%ZZ@h/db', 'must name a user'],
+    ['postgres://u%00x@h/db', 'control characters'],
+    ['postgres://u@h/db%00', 'control characters'],
+    ['postgres://u@h/db?channel_binding=maybe', 'channel_binding must be'],
   ])('refuses %s', (raw, problem) => {
     expect(problemOf(raw)).toContain(problem);
   });
@@ -65,12 +69,12 @@ describe('parseConnectionString', () => {
 
 describe('redactedConnectionString', () => {
   it('masks the password wherever it was given, and shows where the sink connects', () => {
-    expect(redactedConnectionString(accepted('postgres://app:secret@db.example.com/app'))).toBe('postgres://app:********@db.example.com:5432/app?sslmode=prefer');
+    expect(redactedConnectionString(accepted('postgres://app:secret@db.example.com/app'))).toBe('postgres://app:********@db.example.com:5432/app');
     const fromQuery = redactedConnectionString(accepted('postgres://app@db.example.com:6000/app?password=secret&sslmode=require'));
     expect(fromQuery).toBe('postgres://app:********@db.example.com:6000/app?sslmode=require');
     expect(fromQuery).not.toContain('secret');
     expect(redactedConnectionString(accepted('postgres://app@[2001:db8::1]/app?options=-c%20search_path%3Dt1'))).toBe(
-      'postgres://app@[2001:db8::1]:5432/app?sslmode=prefer&options=-c+search_path%3Dt1',
+      'postgres://app@[2001:db8::1]:5432/app?options=-c+search_path%3Dt1',
     );
   });
 });

@@ -13,7 +13,10 @@ export interface ExternalConnection {
   database: string;
   user: string;
   password?: string;
-  sslmode: SslMode;
+  /** Absent: plain text, as `pg` does without one (see sinks/external-connections.ts for the rest). */
+  sslmode?: SslMode;
+  /** SCRAM channel binding (`channel_binding=require|prefer`); off unless asked for. */
+  channelBinding?: boolean;
   applicationName?: string;
   /** From `options=-c search_path=…`, the only server setting a connection string may carry. */
   searchPath?: string;
@@ -23,7 +26,7 @@ export const sslModes = ['disable', 'prefer', 'require', 'verify-ca', 'verify-fu
 export type SslMode = (typeof sslModes)[number];
 
 /** Query parameters a connection string may have; anything else is refused by name. */
-const allowedParameters = new Set(['sslmode', 'application_name', 'options', 'password', 'connect_timeout']);
+const allowedParameters = new Set(['sslmode', 'channel_binding', 'application_name', 'options', 'password', 'connect_timeout']);
 
 export type ConnectionStringResult = { ok: true; connection: ExternalConnection } | { ok: false; problem: string };
 
@@ -86,7 +89,9 @@ export function parseConnectionString(raw: string): ConnectionStringResult {
   if (database === undefined || database.length === 0) return refuse('must name a database (…/database)');
   if (database.length > 63 || database.includes('/')) return refuse('the database name must be at most 63 characters, without /');
 
-  const connection: ExternalConnection = { host, port, database, user, sslmode: 'prefer' };
+  // NUL and other control characters would end or split fields of the startup packet.
+  if (/[\x00-\x1f\x7f]/.test(user) || /[\x00-\x1f\x7f]/.test(database)) return refuse('the user and database names must not contain control characters');
+  const connection: ExternalConnection = { host, port, database, user };
   if (passwordInUrl !== undefined && passwordInUrl.length > 0) connection.password = passwordInUrl;
   const seen = new Set<string>();
   for (const pair of query.length === 0 ? [] : query.split('&')) {
@@ -104,6 +109,10 @@ export function parseConnectionString(raw: string): ConnectionStringResult {
         connection.sslmode = mode.data;
         break;
       }
+      case 'channel_binding':
+        if (!['disable', 'prefer', 'require'].includes(value)) return refuse('channel_binding must be disable, prefer or require');
+        connection.channelBinding = value !== 'disable';
+        break;
       case 'application_name':
         if (!printable.test(value)) return refuse('application_name must be 1–64 printable ASCII characters');
         connection.applicationName = value;
@@ -131,8 +140,10 @@ export function parseConnectionString(raw: string): ConnectionStringResult {
 export function redactedConnectionString(connection: ExternalConnection): string {
   const host = connection.host.includes(':') ? `[${connection.host}]` : connection.host;
   const password = connection.password === undefined ? '' : ':********';
-  const params = new URLSearchParams({ sslmode: connection.sslmode });
+  const params = new URLSearchParams();
+  if (connection.sslmode !== undefined) params.set('sslmode', connection.sslmode);
   if (connection.applicationName !== undefined) params.set('application_name', connection.applicationName);
   if (connection.searchPath !== undefined) params.set('options', `-c search_path=${connection.searchPath}`);
-  return `postgres://${encodeURIComponent(connection.user)}${password}@${host}:${connection.port}/${encodeURIComponent(connection.database)}?${params.toString()}`;
+  const query = params.toString();
+  return `postgres://${encodeURIComponent(connection.user)}${password}@${host}:${connection.port}/${encodeURIComponent(connection.database)}${query ? `?${query}` : ''}`;
 }

@@ -160,7 +160,8 @@ export class ConnectionBudget<C, T = string> {
     if (claim.kind === 'reuse') return this.#leaseOf(key, claim.connection);
     // The slot and the attempt are counted from the claim on: a failed open gives both back.
     try {
-      if (claim.kind === 'replace') await this.options.close(claim.victim).catch(() => undefined);
+      // Not awaited: closing another database's connection must not make this one wait.
+      if (claim.kind === 'replace') void this.options.close(claim.victim).catch(() => undefined);
       const connection = await this.options.open(target);
       this.#failing.delete(key);
       this.#opening--;

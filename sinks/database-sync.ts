@@ -177,6 +177,11 @@ export class DatabaseSync {
       await completeness.requestSnapshot();
       await this.options.target.requireSweep(verdict.logStart - 1n);
       if (verdict.logStart - 1n > this.#covered) this.#covered = verdict.logStart - 1n;
+    } else if (verdict.kind === 'ahead-of-topic') {
+      log.warn('this database’s position is past the end of its topic (recreated?); reading it again from there, re-snapshotting and sweeping', { ...context, end: verdict.end.toString() });
+      await completeness.requestSnapshot();
+      await this.options.target.requireSweep(undefined, verdict.end - 1n);
+      this.#covered = verdict.end - 1n;
     } else {
       log.warn('this database is further behind than the topic keeps tombstones; it will be swept once caught up', context);
       await this.options.target.requireSweep();
@@ -224,7 +229,9 @@ export class DatabaseSync {
       return;
     }
     this.#phase = 'failed';
-    const code = error instanceof SyncError ? error.code : 'SINK_TARGET_FAILED';
+    // Tenants see SyncErrors, whose messages are written for them; anything else (Kafka, the
+    // internal database) may name our own hosts: they get a code, operators the log line below.
+    const code = error instanceof SyncError ? error.code : 'SINK_INTERNAL_ERROR';
     const mapping = error instanceof SyncError ? error.context.mapping : undefined;
     const offset = error instanceof SyncError ? error.context.offset : undefined;
     this.#status = {
@@ -232,7 +239,7 @@ export class DatabaseSync {
       state: 'error',
       lastError: {
         code,
-        message: errorMessage(error),
+        message: error instanceof SyncError ? errorMessage(error) : 'the sync failed on our side; it is retried',
         at: new Date().toISOString(),
         ...(mapping !== undefined ? { mapping: String(mapping) } : {}),
         ...(offset !== undefined ? { offset: String(offset) } : {}),
@@ -248,6 +255,7 @@ export class DatabaseSync {
       offset,
       appliedOffset: this.#status.appliedOffset,
       error: errorMessage(error),
+      ...(error instanceof Error && error.cause !== undefined ? { cause: errorMessage(error.cause) } : {}),
       retryInMs,
     });
     // Prepared again before retrying: the owner may have repaired (or reset) the tables meanwhile.

@@ -22,21 +22,45 @@ export interface ExternalConnectionLimits {
   lookup?: HostLookup;
 }
 
-/** `ssl` options for pg from a libpq sslmode; the host name is kept for SNI and certificate checks. */
+/**
+ * `ssl` options for pg from the sslmode, as pg itself reads connection strings (so saved strings
+ * keep their meaning): none given or `disable` is plain text; `prefer`, `require`, `verify-ca` and
+ * `verify-full` all verify the certificate and the host name (pg cannot fall back to plain text
+ * as libpq's `prefer` does, and treats `require` as `verify-full`); `no-verify` encrypts without
+ * checking. The host name is kept for SNI and the check, since the client connects to an address.
+ */
 function sslOptions(connection: ExternalConnection): pg.ClientConfig['ssl'] {
   switch (connection.sslmode) {
-    // pg cannot fall back from TLS to plain text as libpq's `prefer` does: plain text, as before.
+    case undefined:
     case 'disable':
-    case 'prefer':
       return false;
-    case 'require':
     case 'no-verify':
       return { rejectUnauthorized: false, servername: connection.host };
+    case 'prefer':
+    case 'require':
     case 'verify-ca':
-      return { rejectUnauthorized: true, servername: connection.host, checkServerIdentity: () => undefined };
     case 'verify-full':
       return { rejectUnauthorized: true, servername: connection.host };
   }
+}
+
+/** An external statement running this long is abandoned (the connection is then closed), in ms. */
+const queryTimeoutMs = 120_000;
+/** A polite close that takes longer than this is cut short (the tenant's server controls it), in ms. */
+const closeTimeoutMs = 2_000;
+
+/** Ends a client, destroying its socket if the server does not let it end in time. */
+async function closeWithin(client: pg.Client, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    client.end().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!ended) client.connection.stream.destroy();
 }
 
 /**
@@ -67,11 +91,17 @@ export function externalConnectionBudget(limits: ExternalConnectionLimits): Conn
         port: connection.port,
         database: connection.database,
         user: connection.user,
-        ...(connection.password !== undefined ? { password: connection.password } : {}),
+        // Always given: without it pg would fall back to PGPASSWORD or ~/.pgpass — the sink's own
+        // credentials — and hand them to whatever server the tenant named.
+        password: connection.password ?? '',
         ssl: sslOptions(connection),
+        ...(connection.channelBinding ? { enableChannelBinding: true } : {}),
         ...(connection.searchPath !== undefined ? { options: `-c search_path=${connection.searchPath}` } : {}),
         application_name: connection.applicationName ?? process.env.PGAPPNAME ?? 'stack-sync-sink',
         connectionTimeoutMillis: connectTimeoutMs,
+        // A server that logs us in and then never answers must not hold a connection (and the
+        // lane's database) forever: a statement that long is a failure, retried with backoff.
+        query_timeout: queryTimeoutMs,
         keepAlive: true,
       });
       // Without a listener an idle connection dropped by the server would crash the process.
@@ -80,14 +110,15 @@ export function externalConnectionBudget(limits: ExternalConnectionLimits): Conn
       try {
         await client.connect();
       } catch (error: unknown) {
-        await client.end().catch(() => undefined);
+        // Not awaited: a server that keeps the socket open after refusing us would hold this here.
+        void closeWithin(client, closeTimeoutMs);
         const detail = `${connection.host} (${address}):${connection.port}: ${error instanceof Error ? error.message : String(error)}`;
         log.warn('could not connect to an external database', { code: 'SINK_TARGET_UNREACHABLE', detail });
         throw new TargetUnreachableError(detail, { cause: error });
       }
       return client;
     },
-    close: (client) => client.end(),
+    close: (client) => closeWithin(client, closeTimeoutMs),
     usable: (client) => !dead.has(client),
   });
 }

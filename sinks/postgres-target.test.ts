@@ -30,7 +30,7 @@ describe('PostgresTarget (real external Postgres)', () => {
   it('applies each offset once: a redelivered or overlapping batch only applies what is new', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
-    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
+    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', connectionKey: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
       expect(await target.prepare()).toEqual({ appliedOffset: -1n, coveredThrough: -1n, sweepPending: false, sweptSnapshotId: -1n });
       await withClient(url, (client) =>
@@ -66,7 +66,7 @@ describe('PostgresTarget (real external Postgres)', () => {
   it('rolls back rows and progress together when a statement fails', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
-    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
+    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', connectionKey: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
       await target.prepare();
       await withClient(url, (client) => client.query('ALTER TABLE contact_channels DROP COLUMN value'));
@@ -91,7 +91,7 @@ describe('PostgresTarget (real external Postgres)', () => {
   it('refuses a batch that starts after the stored progress, writing nothing', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
-    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
+    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', connectionKey: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
       await target.prepare();
       const a = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -116,8 +116,8 @@ describe('PostgresTarget (real external Postgres)', () => {
   it('refuses a database whose progress was written from another topic, and leaves it untouched', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
-    const owner = new PostgresTarget({ connection: externalConnectionOf(url), label: 'b/db', topic: 'topic-of-b', mappings: defaultMappings, connections });
-    const intruder = new PostgresTarget({ connection: externalConnectionOf(url), label: 'a/db', topic: 'topic-of-a', mappings: defaultMappings, connections });
+    const owner = new PostgresTarget({ connection: externalConnectionOf(url), label: 'b/db', connectionKey: 'b/db', topic: 'topic-of-b', mappings: defaultMappings, connections });
+    const intruder = new PostgresTarget({ connection: externalConnectionOf(url), label: 'a/db', connectionKey: 'a/db', topic: 'topic-of-a', mappings: defaultMappings, connections });
     try {
       await owner.prepare();
       await owner.apply([userEvent(0, 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'of-b')], { fetchedFrom: 0n, through: 0n, resumedFrom: -1n });

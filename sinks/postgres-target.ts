@@ -43,6 +43,11 @@ export interface PostgresTargetOptions {
   connection: ExternalConnection;
   /** Names the target in errors and metrics, e.g. `<tenancyId>/<databaseId>`. */
   label: string;
+  /**
+   * Key of its connections in the process's budget: changes with the connection string, so a
+   * connection to the previous target is never handed to the new one.
+   */
+  connectionKey: string;
   topic: string;
   mappings: readonly Mapping[];
   /** Connections are leased from the sink process's one budget, never pooled per database. */
@@ -55,7 +60,7 @@ export class PostgresTarget implements SyncTarget {
 
   /** Runs `work` on a leased connection; a connection whose rollback failed is not reused. */
   async #withConnection<T>(stage: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const lease = await this.options.connections.lease(this.options.label, this.options.connection).catch((error: unknown) => {
+    const lease = await this.options.connections.lease(this.options.connectionKey, this.options.connection).catch((error: unknown) => {
       throw this.#describe(error, stage);
     });
     let broken = false;
@@ -195,9 +200,18 @@ export class PostgresTarget implements SyncTarget {
    * crash before the sweep does not forget it. `skipTo`: records below the topic's log start are
    * gone — the covered offset moves to just before it (the rows come back from a re-snapshot).
    */
-  async requireSweep(skipTo?: bigint): Promise<void> {
+  async requireSweep(skipTo?: bigint, rewindTo?: bigint): Promise<void> {
     await this.#withConnection('connect', async (client) => {
       try {
+        if (rewindTo !== undefined) {
+          // The topic starts over below this database's position: everything is read again.
+          await client.query(
+            `UPDATE _stack_sync_metadata SET sweep_pending = true, last_synced_sequence_id = $2, covered_through_offset = $2, covered_at_sequence_id = $2
+              WHERE mapping_name = ANY($1)`,
+            [this.#mappingNames, rewindTo.toString()],
+          );
+          return;
+        }
         await client.query(
           `UPDATE _stack_sync_metadata
               SET sweep_pending = true,
@@ -233,8 +247,13 @@ export class PostgresTarget implements SyncTarget {
             );
             const ids = page.rows.map((row) => row.id);
             if (ids.length === 0) break;
+            // Keyset paging only moves forward; a server answering otherwise would loop us forever.
+            if (after !== undefined && !(ids.at(-1)! > after)) throw new SyncError('SINK_TARGET_FAILED', `external database ${this.options.label}: ids did not come back in order`, { target: this.options.label });
             after = ids.at(-1);
-            const present = await existing(mapping.sourceTable, ids);
+            // The internal database's errors are ours, not the tenant's to read in its status.
+            const present = await existing(mapping.sourceTable, ids).catch((error: unknown) => {
+              throw new SyncError('SINK_INTERNAL_ERROR', 'the sync failed on our side; it is retried', { target: this.options.label }, { cause: error });
+            });
             const orphans = ids.filter((id) => !present.has(id));
             if (orphans.length === 0) continue;
             await client.query('BEGIN');
@@ -285,6 +304,6 @@ export class PostgresTarget implements SyncTarget {
   }
 
   async close(): Promise<void> {
-    await this.options.connections.forget(this.options.label);
+    await this.options.connections.forget(this.options.connectionKey);
   }
 }

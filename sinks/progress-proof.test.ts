@@ -4,7 +4,7 @@ import { judgeProgress, safelyRetainedSince } from './progress-proof';
 describe('judgeProgress', () => {
   it.each([
     ['caught up', 100n, { logStart: 0n, end: 100n, firstSafelyRetained: 100n }, { kind: 'provable' }],
-    ['ahead of a recreated topic is caught up too', 120n, { logStart: 0n, end: 100n, firstSafelyRetained: 100n }, { kind: 'provable' }],
+    ['ahead of a recreated topic', 120n, { logStart: 0n, end: 100n, firstSafelyRetained: 100n }, { kind: 'ahead-of-topic', end: 100n }],
     ['behind, but every record after it is recent', 40n, { logStart: 0n, end: 100n, firstSafelyRetained: 30n }, { kind: 'provable' }],
     ['behind exactly from the first recent record', 40n, { logStart: 0n, end: 100n, firstSafelyRetained: 40n }, { kind: 'provable' }],
     ['behind records older than the retention', 40n, { logStart: 0n, end: 100n, firstSafelyRetained: 41n }, { kind: 'deletes-unprovable' }],

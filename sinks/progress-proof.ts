@@ -10,7 +10,9 @@ export type ProgressVerdict =
   /** Records after its position are older than the tombstone retention: deletes may be missing. */
   | { kind: 'deletes-unprovable' }
   /** Records after its position were removed from the log: rows and deletes may be missing. */
-  | { kind: 'records-lost'; logStart: bigint };
+  | { kind: 'records-lost'; logStart: bigint }
+  /** Its position is past the topic's end: the topic was recreated (or the position is not ours). */
+  | { kind: 'ahead-of-topic'; end: bigint };
 
 export interface TopicBounds {
   /** First offset still in the log. */
@@ -23,8 +25,10 @@ export interface TopicBounds {
 
 export function judgeProgress(next: bigint, bounds: TopicBounds): ProgressVerdict {
   if (next < bounds.logStart) return { kind: 'records-lost', logStart: bounds.logStart };
+  // Reading from there would wait for offsets this topic has not reached, and skip the ones below.
+  if (next > bounds.end) return { kind: 'ahead-of-topic', end: bounds.end };
   // Caught up: nothing after its position to miss.
-  if (next >= bounds.end) return { kind: 'provable' };
+  if (next === bounds.end) return { kind: 'provable' };
   // Every record from `next` on is recent enough that none of its tombstones can have been
   // cleaned (a tombstone is removed no sooner than delete.retention.ms after it was written).
   if (bounds.firstSafelyRetained <= next) return { kind: 'provable' };

@@ -214,6 +214,7 @@ export class SinkSupervisor extends Service {
       target: new PostgresTarget({
         connection: database.connection,
         label: database.key,
+        connectionKey: `${database.key}#${database.fingerprint}`,
         topic,
         mappings: options.mappings,
         connections: options.connections,

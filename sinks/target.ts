@@ -86,8 +86,11 @@ export interface SyncTarget {
    * to another topic — writing nothing in each case.
    */
   apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult>;
-  /** Records that a sweep is required (durably); `skipTo` moves the covered offset past records the topic lost. */
-  requireSweep(skipTo?: bigint): Promise<void>;
+  /**
+   * Records that a sweep is required (durably); `skipTo` moves the covered offset past records the
+   * topic lost; `rewindTo` moves the whole position back (a topic that starts over below it).
+   */
+  requireSweep(skipTo?: bigint, rewindTo?: bigint): Promise<void>;
   /** Removes rows whose source row is gone; records the sweep as done, after snapshot `snapshotId`. */
   sweep(existing: (table: SourceTable, ids: readonly string[]) => Promise<Set<string>>, snapshotId: bigint): Promise<number>;
   close(): Promise<void>;

@@ -188,7 +188,8 @@ export class TopicLane {
     const through = invalid ? invalid.offset - 1n : batch.lastOffset;
     const applying = takers.map(async (database) => {
       await database.apply(events, batch.fetchedFrom, through);
-      if (invalid && database.next > invalid.offset - 1n) database.reject(invalid.error);
+      // Only databases that reached the unreadable record stop there; those past it already have it.
+      if (invalid && database.next === invalid.offset) database.reject(invalid.error);
       this.metrics.backlogEvents.set({ tenancy: this.tenancyId, database: database.databaseId }, Number(maxZero(batch.highWatermark - database.next)));
     });
     const all = Promise.all(applying);
