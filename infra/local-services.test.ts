@@ -30,12 +30,12 @@ describe('local services (infra:up)', () => {
 
   it('moves every port by STACK_SYNC_PORT_OFFSET, so two checkouts can run side by side', () => {
     const base = localSettings({ STACK_SYNC_PROFILE: 'test' });
-    const moved = localSettings({ STACK_SYNC_PROFILE: 'test', STACK_SYNC_PORT_OFFSET: '70' });
+    const moved = localSettings({ STACK_SYNC_PROFILE: 'test', STACK_SYNC_PORT_OFFSET: '2000' });
     expect([moved.internalPostgresPort, moved.externalPostgresPort, moved.kafkaPort, moved.kafkaControllerPort]).toEqual([
-      base.internalPostgresPort + 70,
-      base.externalPostgresPort + 70,
-      base.kafkaPort + 70,
-      base.kafkaControllerPort + 70,
+      base.internalPostgresPort + 2000,
+      base.externalPostgresPort + 2000,
+      base.kafkaPort + 2000,
+      base.kafkaControllerPort + 2000,
     ]);
   });
 });

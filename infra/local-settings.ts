@@ -22,8 +22,10 @@ const localSettingsSchema = z.object({
     .number()
     .int()
     .min(0)
-    .max(1_000)
-    .refine((offset) => offset % 10 === 0, 'a multiple of 10 (the broker and its controller are on neighbouring ports)')
+    .max(10_000)
+    // The profiles' own ports are 1, 10 and 100 apart (broker/controller, internal/external,
+    // dev/test): only whole thousands move a checkout clear of every other one.
+    .refine((offset) => offset % 1_000 === 0, 'a multiple of 1000 (the profiles use ports 1, 10 and 100 apart)')
     .default(0),
 });
 
