@@ -63,6 +63,24 @@ describe('analytics events of the auth flows', () => {
     expect(new Set(events.map((event) => event.project_id))).toEqual(new Set([project.id]));
   });
 
+  // An anonymous user proving by code an address it had added is upgraded: a sign-up, not a sign-in.
+  it('records an anonymous user proving its own address by code as an upgrade sign-up', async () => {
+    await using ctx = await PipelineContext.open();
+    const project = await ctx.createProject();
+    await ctx.setAuthConfig(project, { otp_enabled: true, anonymous_enabled: true });
+    const anonymous = await ctx.as(project, 'client', 'POST', '/api/v1/auth/anonymous/sign-up', {});
+    const token = String(anonymous.body.access_token);
+    const added = await ctx.asUser(project, token, 'POST', '/api/v1/contact-channels', { user_id: 'me', type: 'email', value: 'anon@example.com', used_for_auth: true });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const proved = await ctx.asUser(project, token, 'POST', '/api/v1/auth/otp/sign-in', await otpCode(ctx, project, 'anon@example.com'));
+    expect(proved.status, JSON.stringify(proved.body)).toBe(200);
+    const events = (await eventsOf(ctx, project)).map(({ event_type, data }) => ({ event_type, data }));
+    expect(events).toEqual([
+      { event_type: 'sign_up', data: { auth_method: 'anonymous', upgraded_from_anonymous: false } },
+      { event_type: 'sign_up', data: { auth_method: 'otp', upgraded_from_anonymous: true } },
+    ]);
+  });
+
   it('records nothing for an action that failed or was rolled back', async () => {
     await using ctx = await PipelineContext.open();
     const project = await ctx.createProject();

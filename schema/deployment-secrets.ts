@@ -45,7 +45,11 @@ export function pointsAtLocalServices(
   } catch {
     return false;
   }
+  // pg reads host, hostaddr and port from the query too (they win over the URL's): a URL that
+  // carries them points wherever they say, so it is never "local".
+  const overridden = ['host', 'hostaddr', 'port', 'service'].some((name) => database.searchParams.has(name));
   const databaseIsLocal =
+    !overridden &&
     sameLoopbackEndpoint({ host: database.hostname, port: database.port }, { host: localDatabase.hostname, port: localDatabase.port }) &&
     decodeURIComponent(database.username) === decodeURIComponent(localDatabase.username);
   const localBroker = hostPort(local.kafkaBrokers);

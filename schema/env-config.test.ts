@@ -69,6 +69,10 @@ describe('secrets outside local development', () => {
     expect(() => loadConfig({ DATABASE_URL: elsewhere.DATABASE_URL, KAFKA_BROKERS: local.KAFKA_BROKERS })).toThrow('STACK_SECRET_KEY');
     // Another database of the local cluster (tests use one each) is still local development.
     expect(() => loadConfig({ DATABASE_URL: local.DATABASE_URL!.replace(/\/stack$/, '/t_other'), KAFKA_BROKERS: local.KAFKA_BROKERS })).not.toThrow();
+    // pg takes host/hostaddr/port from the query over the URL's: such a URL is not the local cluster.
+    for (const override of ['host=db.prod.example', 'hostaddr=10.0.0.5', 'port=5433']) {
+      expect(() => loadConfig({ DATABASE_URL: `${local.DATABASE_URL!}?${override}`, KAFKA_BROKERS: local.KAFKA_BROKERS })).toThrow('STACK_SECRET_KEY');
+    }
   });
 
   it.each([

@@ -82,6 +82,28 @@ export class AnalyticsQueryRunner {
     return this.#pool;
   }
 
+  /** Queries running now, per tenancy. */
+  readonly #running = new Map<string, number>();
+
+  /**
+   * Takes one of the tenancy's turns (at most `maxPerTenancy` queries at once), or undefined when
+   * it has none: one project's slow queries must not hold every connection of the pool.
+   * The returned function gives the turn back.
+   */
+  admit(tenancyId: string, maxPerTenancy = 1): (() => void) | undefined {
+    const running = this.#running.get(tenancyId) ?? 0;
+    if (running >= maxPerTenancy) return undefined;
+    this.#running.set(tenancyId, running + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#running.get(tenancyId) ?? 1) - 1;
+      if (left <= 0) this.#running.delete(tenancyId);
+      else this.#running.set(tenancyId, left);
+    };
+  }
+
   async run(request: AnalyticsQueryRequest): Promise<{ outcome: AnalyticsOutcome; timing: AnalyticsTiming; rowCount: number }> {
     const started = performance.now();
     const deadline = started + request.timeoutMs;
@@ -121,7 +143,9 @@ export class AnalyticsQueryRunner {
       await client.query('BEGIN READ ONLY');
       await client.query(
         `SELECT set_config('stack_analytics.tenancy_id', $1, true), set_config('search_path', 'analytics', true),
-                set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)`,
+                set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true),
+                -- Sorts and hashes spill to disk beyond this instead of growing in memory.
+                set_config('work_mem', '16MB', true)`,
         [request.tenancyId, String(lockTimeoutMs), String(request.timeoutMs + 5_000)],
       );
       await client.query(`SET LOCAL ROLE ${queryRole}`);

@@ -33,7 +33,12 @@ export const analyticsRoutes = new Hono<ApiEnv>()
     const body = await parseBody(c, analyticsQueryBody);
     const timeoutMs = body.timeout_ms ?? defaultTimeoutMs;
     const queryId = randomUUID();
-    const run = await deps.analytics.run({ tenancyId: project.tenancyId, query: body.query, params: body.params ?? [], timeoutMs });
+    // One query per project at a time (per API process): the pool is shared by every project.
+    const release = deps.analytics.admit(project.tenancyId);
+    if (!release) throw knownErrors.rateLimited(1);
+    const run = await deps.analytics
+      .run({ tenancyId: project.tenancyId, query: body.query, params: body.params ?? [], timeoutMs })
+      .finally(release);
     await saveQueryTiming(deps.db, queryId, project.tenancyId, run);
     const { outcome } = run;
     switch (outcome.kind) {

@@ -122,6 +122,7 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
             const restrictingRule = restrictingRuleOf(upgrade);
             if (restrictingRule) await restrictBySignUpRule(tx, project.tenancyId, decision.userId, restrictingRule);
             signedIn = { id: decision.userId, isAnonymous: false };
+            signedUp = upgrade !== undefined;
             break;
           }
           case 'new-owner': {
@@ -142,7 +143,10 @@ export const otpAuthRoutes = new Hono<ApiEnv>()
           tx,
           { projectId: project.id, tenancyId: project.tenancyId, userId: signedIn.id },
           signedUp
-            ? { type: 'sign_up', data: { auth_method: 'otp', upgraded_from_anonymous: decision.kind === 'new-owner' && decision.upgradeUserId !== undefined } }
+            ? {
+                type: 'sign_up',
+                data: { auth_method: 'otp', upgraded_from_anonymous: decision.kind === 'verify-for-caller' || (decision.kind === 'new-owner' && decision.upgradeUserId !== undefined) },
+              }
             : { type: 'sign_in', data: { auth_method: 'otp' } },
         );
         return { kind: 'signed-in' as const, tokens: await issueTokens(deps, project, signedIn, tx) };

@@ -78,6 +78,43 @@ function syntaxErrorPosition(error: unknown): SourcePosition | undefined {
  * attribute"), when a typo would silently make a rule never match. Walks with an explicit stack;
  * comprehension macros (`exists`, `all`, `map`, `filter`) bring their own variables into scope.
  */
+/**
+ * Where the first comprehension (a macro that iterates) is, if any. `@bufbuild/cel` bounds no
+ * iteration: nested `map`s over list literals fit in a few thousand characters and run 10^80 steps
+ * synchronously, freezing the API process every project shares. Without them, evaluation is linear
+ * in the condition's size.
+ */
+function firstComprehension(parsed: ParsedExpression): number | undefined {
+  const stack: (Expression | undefined)[] = [parsed.expr];
+  while (stack.length > 0) {
+    const expression = stack.pop();
+    if (!expression) continue;
+    const kind = expression.exprKind;
+    switch (kind.case) {
+      case 'comprehensionExpr':
+        return parsed.sourceInfo?.positions[String(expression.id)] ?? 0;
+      case 'selectExpr':
+        stack.push(kind.value.operand);
+        break;
+      case 'callExpr':
+        stack.push(kind.value.target, ...kind.value.args);
+        break;
+      case 'listExpr':
+        stack.push(...kind.value.elements);
+        break;
+      case 'structExpr':
+        for (const entry of kind.value.entries) {
+          if (entry.keyKind.case === 'mapKey') stack.push(entry.keyKind.value);
+          stack.push(entry.value);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
 function firstUnknownIdentifier(parsed: ParsedExpression): { name: string; offset: number } | undefined {
   const stack: { expression: Expression | undefined; scope: ReadonlySet<string> }[] = [{ expression: parsed.expr, scope: new Set() }];
   while (stack.length > 0) {
@@ -136,6 +173,14 @@ export function compileCondition(source: string): CompileResult {
     const position = syntaxErrorPosition(error) ?? { line: 1, column: 1 };
     const problem = error instanceof RangeError ? 'the condition is nested too deeply' : `syntax error: ${error instanceof Error ? (('rawMessage' in error && typeof error.rawMessage === 'string') ? error.rawMessage : error.message) : String(error)}`;
     return { ok: false, problem, ...position };
+  }
+  const loop = firstComprehension(parsed);
+  if (loop !== undefined) {
+    return {
+      ok: false,
+      problem: 'the macros that iterate (all, exists, exists_one, map, filter) are not allowed: a condition runs on every sign-up and must take bounded time',
+      ...positionAt(source, loop),
+    };
   }
   const unknown = firstUnknownIdentifier(parsed);
   if (unknown) {

@@ -22,7 +22,7 @@ function utcTimestamp(instant: Date): string {
  * still counts. A statistic that cannot be written never fails the sign-up: it is logged.
  */
 export async function recordRuleTriggers(
-  db: Pick<Database, 'insert'>,
+  db: Pick<Database, 'transaction'>,
   project: Pick<RequestProject, 'id' | 'tenancyId'>,
   context: SignUpRuleContext,
   outcome: Pick<SignUpRulesOutcome, 'matches' | 'errors'>,
@@ -46,28 +46,31 @@ export async function recordRuleTriggers(
   }
   if (rows.length === 0) return;
   try {
-    await db.insert(signUpRuleTrigger).values(rows);
-    // The same matches as analytics events, so admins can query them with the rest (DESIGN.md "Analytics").
-    if (outcome.matches.length > 0) {
-      await db.insert(analyticsEvent).values(
-        outcome.matches.map((match) => ({
-          projectId: project.id,
-          tenancyId: project.tenancyId,
-          projectUserId: null,
-          type: 'sign_up_rule_match',
-          data: analyticsEventInput.parse({
+    // One transaction: the statistics and the analytics events never disagree.
+    await db.transaction(async (tx) => {
+      await tx.insert(signUpRuleTrigger).values(rows);
+      // The same matches as analytics events, so admins can query them with the rest (DESIGN.md "Analytics").
+      if (outcome.matches.length > 0) {
+        await tx.insert(analyticsEvent).values(
+          outcome.matches.map((match) => ({
+            projectId: project.id,
+            tenancyId: project.tenancyId,
+            projectUserId: null,
             type: 'sign_up_rule_match',
-            data: {
-              rule_id: match.ruleId,
-              action: match.action,
-              auth_method: context.authMethod,
-              ...(context.oauthProvider !== '' ? { oauth_provider: context.oauthProvider } : {}),
-            },
-          }).data,
-          createdAt: now,
-        })),
-      );
-    }
+            data: analyticsEventInput.parse({
+              type: 'sign_up_rule_match',
+              data: {
+                rule_id: match.ruleId,
+                action: match.action,
+                auth_method: context.authMethod,
+                ...(context.oauthProvider !== '' ? { oauth_provider: context.oauthProvider } : {}),
+              },
+            }).data,
+            createdAt: now,
+          })),
+        );
+      }
+    });
   } catch (error: unknown) {
     log.error('sign-up rule triggers not recorded', { projectId: project.id, rules: rows.length, error });
   }
