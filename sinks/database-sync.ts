@@ -10,6 +10,9 @@ import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget
 
 const log = logger('sink');
 
+/** How often a database that owes a sweep but is not caught up yet is looked at again, in ms. */
+const sweepCheckIntervalMs = 3_000;
+
 /** Events per external transaction: large enough to amortise round trips, small enough to keep locks short. */
 const maxEventsPerTransaction = 5_000;
 
@@ -64,6 +67,7 @@ export class DatabaseSync {
   /** Newest full-tenancy snapshot this database was swept after. */
   #sweptSnapshotId = -1n;
   #sweeping = false;
+  #nextSweepCheckAt = 0;
 
   constructor(private readonly options: DatabaseSyncOptions) {
     this.#status = { tenancyId: options.tenancyId, databaseId: options.databaseId, state: 'starting', appliedOffset: '-1' };
@@ -198,11 +202,23 @@ export class DatabaseSync {
     const completeness = this.options.completeness;
     if (!completeness || !this.available || this.#sweeping) return;
     if (latestSnapshotId <= this.#sweptSnapshotId && !this.#sweepPending) return;
+    // A database still catching up is looked at again every few seconds, not on every poll: a
+    // thousand of them would otherwise ask Kafka thousands of times a second.
+    if (Date.now() < this.#nextSweepCheckAt) return;
+    this.#nextSweepCheckAt = Date.now() + sweepCheckIntervalMs;
     this.#sweeping = true;
     try {
+      let bounds: TopicBounds;
+      try {
+        bounds = await completeness.bounds();
+      } catch (error: unknown) {
+        // Kafka being away is not this database's failure: the next check asks again.
+        log.warn('could not read the topic’s bounds for a sweep', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, error: errorMessage(error) });
+        return;
+      }
       // Swept only from where no delete after the position can be missing: otherwise an old
       // create still to be applied could bring back a row whose delete is gone.
-      if (judgeProgress(this.#next, await completeness.bounds()).kind !== 'provable' || !this.available) return;
+      if (judgeProgress(this.#next, bounds).kind !== 'provable' || !this.available) return;
       this.#busy = true;
       try {
         const snapshotId = latestSnapshotId > this.#sweptSnapshotId ? latestSnapshotId : this.#sweptSnapshotId;
