@@ -226,6 +226,19 @@ export class PostgresTarget implements SyncTarget {
     });
   }
 
+  async markSwept(snapshotId: bigint): Promise<void> {
+    await this.#withConnection('connect', async (client) => {
+      try {
+        await client.query('UPDATE _stack_sync_metadata SET swept_snapshot_id = GREATEST(COALESCE(swept_snapshot_id, -1), $2) WHERE mapping_name = ANY($1)', [
+          this.#mappingNames,
+          snapshotId.toString(),
+        ]);
+      } catch (error: unknown) {
+        throw this.#describe(error, 'recording a sweep');
+      }
+    });
+  }
+
   /**
    * Removes the rows whose source row no longer exists, page by page (each page under the progress
    * lock, so no apply of another process interleaves), then records the sweep as done. Safe at any

@@ -26,6 +26,9 @@ const log = logger('sink');
 /** How often the advisory group offsets are committed (they only feed lag dashboards). */
 const commitIntervalMs = 5_000;
 
+/** Every database's status is written at least this often (the status API's staleness is twice this or more), in ms. */
+const fullReportIntervalMs = 4_000;
+
 /** Fetched records a process keeps waiting behind the batches being applied, all lanes together. */
 const maxWaitingBytes = 64 * 1024 * 1024;
 
@@ -77,6 +80,9 @@ export class SinkSupervisor extends Service {
   readonly #consumer: SharedConsumer;
   readonly #waitingBytes = new WaitingBytes(maxWaitingBytes);
   readonly #sourceRows: SourceRows;
+  /** What was last written to "SinkDatabaseStatus" per database, and when everything was. */
+  readonly #reported = new Map<string, string>();
+  #lastFullReportAt = 0;
   readonly #processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   constructor(private readonly options: SinkSupervisorOptions) {
@@ -249,9 +255,15 @@ export class SinkSupervisor extends Service {
     }
   }
 
-  /** One statement for every database served: a thousand of them cost one round trip per poll. */
+  /**
+   * One statement per poll for the databases whose status changed, and for all of them every few
+   * seconds (so a report's age says whether anyone serves the database): a thousand unchanged
+   * rows are not rewritten on every poll.
+   */
   async #reportStatuses(): Promise<void> {
-    const statuses = this.statuses();
+    const now = Date.now();
+    const everything = now - this.#lastFullReportAt >= fullReportIntervalMs;
+    const statuses = this.statuses().filter((status) => everything || this.#reported.get(`${status.tenancyId}/${status.databaseId}`) !== JSON.stringify(status));
     if (statuses.length === 0) return;
     await this.options.internal.query(
       `INSERT INTO "SinkDatabaseStatus" ("tenancyId", "databaseId", state, "appliedOffset", "lastError", "reportedBy", "reportedAt")
@@ -273,6 +285,11 @@ export class SinkSupervisor extends Service {
         this.#processId,
       ],
     );
+    if (everything) {
+      this.#lastFullReportAt = now;
+      this.#reported.clear();
+    }
+    for (const status of statuses) this.#reported.set(`${status.tenancyId}/${status.databaseId}`, JSON.stringify(status));
   }
 
   async #commitAdvisoryOffsets(): Promise<void> {

@@ -93,5 +93,7 @@ export interface SyncTarget {
   requireSweep(skipTo?: bigint, rewindTo?: bigint): Promise<void>;
   /** Removes rows whose source row is gone; records the sweep as done, after snapshot `snapshotId`. */
   sweep(existing: (table: SourceTable, ids: readonly string[]) => Promise<Set<string>>, snapshotId: bigint): Promise<number>;
+  /** Records, without sweeping, that nothing before snapshot `snapshotId` needs a sweep (a database that started empty). */
+  markSwept(snapshotId: bigint): Promise<void>;
   close(): Promise<void>;
 }

@@ -60,6 +60,8 @@ class RecordingTarget implements SyncTarget {
     return 0;
   }
 
+  async markSwept(): Promise<void> {}
+
   async apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult> {
     if (this.failNext) {
       this.failNext = false;
