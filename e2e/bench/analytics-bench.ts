@@ -5,7 +5,7 @@ import { AnalyticsQueryRunner } from '../../api/analytics/query-runner';
 import { describeLocalServices, upLocalServices } from '../../infra/local-services';
 import { localSettings } from '../../infra/local-settings';
 import { migrateInternalDatabase } from '../../schema/migrate';
-import { percentile, report, runBench } from './bench-setup';
+import { adminQuery, percentile, report, runBench } from './bench-setup';
 
 /**
  * Analytics over a shared events table (issue 14): BENCH_ANALYTICS_EVENTS (1,000,000) events over
@@ -25,16 +25,6 @@ FROM events
 WHERE event_type = 'sign_up' AND event_at >= now() - $1::interval
 GROUP BY 1, 2
 ORDER BY 1, 2`;
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 runBench(async () => {
   process.env.STACK_SYNC_QUIET ??= '1';

@@ -22,7 +22,8 @@ export interface BenchSetup {
   close(): Promise<void>;
 }
 
-async function admin(url: string, sql: string): Promise<void> {
+/** Runs one administrative statement on its own connection (CREATE/DROP DATABASE cannot share a pool). */
+export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -39,8 +40,8 @@ export async function benchSetup(): Promise<BenchSetup> {
   const name = `bench_${randomBytes(4).toString('hex')}`;
   const internalAdmin = services.env.DATABASE_URL!.replace(/\/stack$/, '/postgres');
   const externalAdmin = services.env.EXTERNAL_DATABASE_ADMIN_URL!;
-  await admin(internalAdmin, `CREATE DATABASE ${name}`);
-  await admin(externalAdmin, `CREATE DATABASE ${name}`);
+  await adminQuery(internalAdmin, `CREATE DATABASE ${name}`);
+  await adminQuery(externalAdmin, `CREATE DATABASE ${name}`);
   const internalUrl = internalAdmin.replace(/\/postgres$/, `/${name}`);
   const externalUrl = externalAdmin.replace(/\/postgres$/, `/${name}`);
   await migrateInternalDatabase(internalUrl);
@@ -82,8 +83,8 @@ export async function benchSetup(): Promise<BenchSetup> {
       for (const part of running.reverse()) await part.stop().catch(() => undefined);
       await internal.query('SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1', [name]).catch(() => undefined);
       await internal.end();
-      await admin(internalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-      await admin(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await adminQuery(internalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await adminQuery(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await deleteTopicsWithPrefix(config.KAFKA_BROKERS, [`${config.CDC_TOPIC_PREFIX}.`]).catch(() => undefined);
     },
   };
