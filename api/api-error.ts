@@ -84,5 +84,7 @@ export const knownErrors = {
   analyticsResultTooLarge: (limit: string, queryId: string) =>
     new ApiError(400, 'ANALYTICS_RESULT_TOO_LARGE', `The result has more than ${limit}; aggregate or add a LIMIT. Nothing was returned.`, { query_id: queryId }),
   itemNotFound: () => new ApiError(404, 'ITEM_NOT_FOUND', 'No such item in this project.'),
+  databaseUnavailable: () =>
+    new ApiError(503, 'DATABASE_UNAVAILABLE', 'The service’s database is unavailable for a moment; retry shortly.', undefined, { 'retry-after': '5' }),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

@@ -5,6 +5,8 @@ import { ApiError, knownErrors } from './api-error';
 import type { ApiDependencies, ApiEnv } from './api-env';
 import { docsPage, openApiDocument } from './openapi';
 import { maxBodyBytes } from './parse-body';
+import { isDatabaseUnavailable } from './pg-errors';
+import { internalDatabaseAnswers } from './database-probe';
 import { analyticsRoutes } from './routes/analytics';
 import { anonymousAuthRoutes } from './routes/auth-anonymous';
 import { appleAuthRoutes } from './routes/auth-apple';
@@ -70,7 +72,12 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     const error = knownErrors.routeNotFound(c.req.method, c.req.path);
     return c.json({ code: error.code, error: error.message }, 404, { 'x-stack-known-error': error.code });
   });
-  app.onError((error, c) => {
+  app.onError(async (error, c) => {
+    // The internal database down or restarting: a known, retryable answer instead of a 500.
+    if (!(error instanceof ApiError) && (isDatabaseUnavailable(error) || !(await internalDatabaseAnswers(deps.db)))) {
+      log.warn('internal database unavailable', { method: c.req.method, route: c.req.routePath, error });
+      error = knownErrors.databaseUnavailable();
+    }
     if (error instanceof ApiError) {
       return c.json({ code: error.code, error: error.message, ...(error.details ? { details: error.details } : {}) }, error.status, {
         ...error.headers,

@@ -33,7 +33,13 @@ export async function startCdc(
 ): Promise<RunningCdc> {
   const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-cdc-${config.CDC_SLOT}`);
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error: unknown) {
+    // A broker that is down at start: the caller retries, and nothing of this attempt may linger.
+    await admin.disconnect().catch(() => undefined);
+    throw error;
+  }
 
   const source = new PgChangeSource({
     connectionString: config.DATABASE_URL,

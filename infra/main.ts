@@ -1,3 +1,4 @@
+import type { ServerType } from '@hono/node-server';
 import pg from 'pg';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApi, type RunningApi } from '../api/start-api';
@@ -11,6 +12,7 @@ import { describeLocalServices, upLocalServices } from './local-services';
 import { localUrl } from './runtime/local-url';
 import { serveMetrics } from './runtime/metrics-server';
 import { errorMessage, UnrecoverableError } from './runtime/errors';
+import { StartupProgress, untilStarted } from './runtime/startup';
 
 type Part = 'all' | 'api' | 'cdc' | 'sink';
 
@@ -33,17 +35,26 @@ async function main(part: Part): Promise<void> {
     await upLocalServices(services);
   }
   const config: EnvConfig = loadConfig({ ...(local ? services.env : {}), ...process.env });
-  await migrateInternalDatabase(config.DATABASE_URL);
 
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // The slot exists before the API takes writes, so nothing committed after start is missed.
-  const cdcHealth = part === 'all' || part === 'cdc' ? new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT) : undefined;
-  const cdc: RunningCdc | undefined = cdcHealth ? await startCdcOrReport(config, registry, cdcHealth) : undefined;
-  const sink: RunningSink | undefined = part === 'all' || part === 'sink' ? await startSink(config, registry) : undefined;
-  const api: RunningApi | undefined =
-    part === 'all' || part === 'api' ? await startApi(config) : undefined;
-  const metricsServer = await serveMetrics(registry, { port: config.METRICS_PORT, hostname: config.LISTEN_HOST, token: config.METRICS_TOKEN }, async () => {
+  // Each part registers its metrics in a registry of its own, kept only once the part started: an
+  // attempt that failed (the broker still down) leaves nothing registered, so the next can register.
+  const processRegistry = new Registry();
+  collectDefaultMetrics({ register: processRegistry });
+  const registries: Registry[] = [processRegistry];
+  const metrics = { contentType: processRegistry.contentType, metrics: () => Registry.merge(registries).metrics() };
+
+  const startup = new StartupProgress();
+  const stopping = new AbortController();
+  let cdcHealth: CdcHealthMonitor | undefined;
+  let cdc: RunningCdc | undefined;
+  let sink: RunningSink | undefined;
+  let api: RunningApi | undefined;
+
+  // /health answers from the first moment: `starting` (503, not ready) while Postgres or Kafka are
+  // waited for, so an orchestrator sees a process that waits rather than one that died.
+  const metricsServer = await serveMetrics(metrics, { port: config.METRICS_PORT, hostname: config.LISTEN_HOST, token: config.METRICS_TOKEN }, async () => {
+    const progress = startup.report;
+    if (progress.state !== 'running') return { status: progress.state, part, startup: progress };
     const cdcReport = await cdcHealth?.report();
     return {
       status: cdcReport?.status ?? 'ok',
@@ -52,8 +63,40 @@ async function main(part: Part): Promise<void> {
       ...(sink ? { external_databases: sink.supervisor.statuses() } : {}),
     };
   });
+  const metricsUrl = localUrl(config.LISTEN_HOST, boundPort(metricsServer, config.METRICS_PORT));
+  console.log(`[start] ${part}: /health and /metrics on ${metricsUrl}${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`);
 
-  console.log(`[start] ${part} running; metrics on ${localUrl(config.LISTEN_HOST, config.METRICS_PORT)}/metrics${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`);
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping.signal.aborted) return;
+    stopping.abort();
+    console.log(`[start] ${signal}: stopping`);
+    await api?.stop();
+    await sink?.stop();
+    await cdc?.stop();
+    await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await untilStarted('the internal database (migrations)', () => migrateInternalDatabase(config.DATABASE_URL), startup, stopping.signal);
+    // The slot exists before the API takes writes, so nothing committed after start is missed.
+    if (part === 'all' || part === 'cdc') {
+      cdcHealth = new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT);
+      cdc = await startCdcOrReport(config, registries, cdcHealth, startup, stopping.signal);
+    }
+    if (part === 'all' || part === 'sink') {
+      sink = await untilStarted('Kafka and the internal database (sink)', () => withRegistry(registries, (registry) => startSink(config, registry)), startup, stopping.signal);
+    }
+    if (part === 'all' || part === 'api') api = await startApi(config);
+  } catch (error: unknown) {
+    if (stopping.signal.aborted) return;
+    throw error;
+  }
+  startup.running();
+
+  console.log(`[start] ${part} running`);
   if (api) console.log(`[start] API on ${api.url}/api/v1`);
   if (api && part === 'all' && local) {
     const demo = await ensureDemoProject(api.app, {
@@ -76,20 +119,6 @@ Try it:
   psql '${demo.external_database_url}' -c 'SELECT id, display_name, primary_email FROM users'
 `);
   }
-
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`[start] ${signal}: stopping`);
-    await api?.stop();
-    await sink?.stop();
-    await cdc?.stop();
-    await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 /** A small pool for /health's slot queries, apart from the reader's own connections. */
@@ -99,22 +128,45 @@ function healthPool(databaseUrl: string): pg.Pool {
   return pool;
 }
 
+/** Runs `start` with a registry of its own, kept (added to `registries`) only if it succeeds. */
+async function withRegistry<T>(registries: Registry[], start: (registry: Registry) => Promise<T>): Promise<T> {
+  const registry = new Registry();
+  const started = await start(registry);
+  registries.push(registry);
+  return started;
+}
+
+function boundPort(server: ServerType, configured: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : configured;
+}
+
 /**
- * Starts the reader; when it cannot run (a schema mismatch, a slot of the wrong kind) or stops for such a
- * reason later, the process stays up and says so on /health (503) and in the metrics, instead of
- * exiting into a restart loop that would fail the same way: these need an operator.
+ * Starts the reader, waiting for Postgres and Kafka while they are unreachable; when it cannot run
+ * (a schema mismatch, a slot of the wrong kind) or stops for such a reason later, the process stays
+ * up and says so on /health (503) and in the metrics, instead of exiting into a restart loop that
+ * would fail the same way: these need an operator.
  */
-async function startCdcOrReport(config: EnvConfig, registry: Registry, health: CdcHealthMonitor): Promise<RunningCdc | undefined> {
+async function startCdcOrReport(config: EnvConfig, registries: Registry[], health: CdcHealthMonitor, startup: StartupProgress, signal: AbortSignal): Promise<RunningCdc | undefined> {
   const report = (error: unknown): void => {
     console.error(`[start] cdc stopped: ${errorMessage(error)}`);
     health.failed(error);
   };
+  // The slot gauges must keep reporting after an unrecoverable start (when something is wrong is
+  // when they matter): that attempt's registry is kept too.
+  let registry = new Registry();
   try {
-    const cdc = await startCdc(config, registry);
+    const attempt = (): Promise<RunningCdc> => {
+      registry = new Registry();
+      return startCdc(config, registry);
+    };
+    const cdc = await untilStarted('Kafka and the replication slot (cdc)', attempt, startup, signal);
+    registries.push(registry);
     cdc.reader.done.catch(report);
     return cdc;
   } catch (error: unknown) {
     if (!(error instanceof UnrecoverableError)) throw error;
+    registries.push(registry);
     report(error);
     return undefined;
   }

@@ -121,10 +121,11 @@ export async function ensureCluster(spec: PostgresClusterSpec): Promise<void> {
   });
 }
 
-export async function stopCluster(spec: PostgresClusterSpec): Promise<boolean> {
+/** `immediate` is a crash as far as clients can tell: no checkpoint, connections cut, recovery on start. */
+export async function stopCluster(spec: PostgresClusterSpec, mode: 'fast' | 'immediate' = 'fast'): Promise<boolean> {
   if (!existsSync(path.join(spec.dataDir, 'PG_VERSION')) || !(await isClusterRunning(spec))) return false;
   const { pg_ctl } = await binaries();
-  await run(pg_ctl, ['stop', '-w', '-m', 'fast', '-D', spec.dataDir], serviceUser());
+  await run(pg_ctl, ['stop', '-w', '-m', mode, '-D', spec.dataDir], serviceUser());
   return true;
 }
 

@@ -38,7 +38,13 @@ export interface RunningSink {
 export async function startSink(config: SinkConfig, registry: Registry): Promise<RunningSink> {
   const kafka = kafkaClient(config.KAFKA_BROKERS, `stack-sync-sink-${config.SINK_GROUP_PREFIX}`);
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error: unknown) {
+    // A broker that is down at start: the caller retries, and nothing of this attempt may linger.
+    await admin.disconnect().catch(() => undefined);
+    throw error;
+  }
   const internal = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
   // Idle connections ended by the server must not crash the process; the next poll reports it.
   internal.on('error', () => undefined);

@@ -10,6 +10,7 @@ import type { EnvConfig } from '../../schema/env-config';
  */
 export class PartProcess {
   #child: ChildProcess | undefined;
+  #metricsUrl: string | undefined;
   output = '';
 
   constructor(
@@ -39,6 +40,7 @@ export class PartProcess {
       SINK_ALLOWED_TARGETS: this.config.SINK_ALLOWED_TARGETS,
       SINK_CONNECT_TIMEOUT_MS: String(this.config.SINK_CONNECT_TIMEOUT_MS),
       STACK_SECRET_KEY: this.config.STACK_SECRET_KEY,
+      STACK_INTERNAL_ADMIN_KEY: this.config.STACK_INTERNAL_ADMIN_KEY,
       METRICS_PORT: '0',
       PGAPPNAME: this.applicationName,
       STACK_SYNC_QUIET: '1',
@@ -46,10 +48,21 @@ export class PartProcess {
     const child = spawn(process.execPath, [...this.nodeOptions, '--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-20_000);
+      this.#metricsUrl ??= /\/health and \/metrics on (http:\/\/\S+)/.exec(this.output)?.[1];
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.#child = child;
+  }
+
+  /** The exit code once the process ended by itself (null while it runs or after it was stopped). */
+  get exitCode(): number | null {
+    return this.#child?.exitCode ?? null;
+  }
+
+  /** Where its /health and /metrics listen, once it printed that (it does before waiting for anything). */
+  get metricsUrl(): string | undefined {
+    return this.#metricsUrl;
   }
 
   /** The OS process id while it runs. */

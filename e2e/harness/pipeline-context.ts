@@ -73,6 +73,14 @@ export class PipelineContext {
     return new PipelineContext(name, url, overrides);
   }
 
+  /**
+   * A context on an internal database the test brought (already migrated), e.g. on a cluster of its
+   * own that it can crash; the test disposes of that database itself.
+   */
+  static onInternalDatabase(internalUrl: string, overrides: Record<string, string> = {}): PipelineContext {
+    return new PipelineContext(uniqueName(), internalUrl, overrides);
+  }
+
   get cdc(): RunningCdc | undefined {
     return this.#cdc;
   }

@@ -65,3 +65,11 @@ export function testAddressPolicy(): TargetAddressPolicy {
   const internal = new URL(testServices().internalAdminUrl);
   return { allowed: parseAllowedTargets(testAllowedTargets), internal: [{ address: internal.hostname, port: Number(internal.port) }] };
 }
+
+/**
+ * Secrets of a context's own: a configuration whose Postgres or Kafka is not the local development
+ * services (a private broker or cluster of one test) must not use the repository's published ones.
+ */
+export function ownSecrets(): Record<string, string> {
+  return { STACK_SECRET_KEY: randomBytes(32).toString('base64url'), STACK_INTERNAL_ADMIN_KEY: randomBytes(24).toString('base64url') };
+}

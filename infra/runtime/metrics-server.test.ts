@@ -42,6 +42,14 @@ describe('metrics server', () => {
     });
   });
 
+  it('says 503 while starting (not ready), 200 when degraded (serving)', async () => {
+    for (const [status, expected] of [['starting', 503], ['degraded', 200], ['ok', 200]] as const) {
+      await withMetricsServer(undefined, { status }, async (url) => {
+        expect((await fetch(`${url}/health`)).status, status).toBe(expected);
+      });
+    }
+  });
+
   it('without a token: details on a loopback listener only', () => {
     expect(mayReadDetails({ hostname: '127.0.0.1', token: undefined }, undefined)).toBe(true);
     expect(mayReadDetails({ hostname: '::1', token: undefined }, undefined)).toBe(true);

@@ -33,9 +33,9 @@ export function mayReadDetails(options: Pick<MetricsServerOptions, 'hostname' | 
 
 /**
  * Serves `/metrics` (Prometheus text) and `/health` on the metrics port. `/health` answers anyone
- * with the coarse status alone (`failing` is 503); its details and `/metrics` need the token.
+ * with the coarse status alone (`failing` and `starting` are 503); its details and `/metrics` need the token.
  */
-export function serveMetrics(registry: Registry, options: MetricsServerOptions, health: () => Promise<HealthReport>): Promise<ServerType> {
+export function serveMetrics(registry: Pick<Registry, 'metrics' | 'contentType'>, options: MetricsServerOptions, health: () => Promise<HealthReport>): Promise<ServerType> {
   const app = new Hono();
   app.get('/metrics', async (c) => {
     if (!mayReadDetails(options, c.req.header('authorization'))) {
@@ -45,7 +45,8 @@ export function serveMetrics(registry: Registry, options: MetricsServerOptions, 
   });
   app.get('/health', async (c) => {
     const report = await health();
-    const status = report.status === 'failing' ? 503 : 200;
+    // Not ready while starting (waiting for Postgres or Kafka) or failing; degraded still serves.
+    const status = report.status === 'failing' || report.status === 'starting' ? 503 : 200;
     return c.json(mayReadDetails(options, c.req.header('authorization')) ? report : { status: report.status }, status);
   });
   return new Promise((resolve) => {
