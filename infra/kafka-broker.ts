@@ -145,10 +145,11 @@ export async function ensureBroker(spec: KafkaBrokerSpec): Promise<void> {
   await waitForBroker([`127.0.0.1:${spec.port}`]);
 }
 
-export async function stopBroker(spec: KafkaBrokerSpec): Promise<boolean> {
+/** SIGTERM shuts down cleanly; SIGKILL is a crash (tests of broker outages). */
+export async function stopBroker(spec: KafkaBrokerSpec, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<boolean> {
   const pid = await readPid(spec);
   if (pid === undefined) return false;
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, signal);
   await waitFor('the Kafka broker to exit', async () => {
     try {
       process.kill(pid, 0);

@@ -12,6 +12,7 @@ import { describeLocalServices, upLocalServices } from './local-services';
 import { localUrl } from './runtime/local-url';
 import { serveMetrics } from './runtime/metrics-server';
 import { errorMessage, UnrecoverableError } from './runtime/errors';
+import { KafkaProbe } from './runtime/kafka-probe';
 import { StartupProgress, untilStarted } from './runtime/startup';
 
 type Part = 'all' | 'api' | 'cdc' | 'sink';
@@ -44,6 +45,7 @@ async function main(part: Part): Promise<void> {
   const metrics = { contentType: processRegistry.contentType, metrics: () => Registry.merge(registries).metrics() };
 
   const startup = new StartupProgress();
+  const kafkaProbe = part === 'api' ? undefined : new KafkaProbe(config.KAFKA_BROKERS, `stack-sync-health-${part}`);
   const stopping = new AbortController();
   let cdcHealth: CdcHealthMonitor | undefined;
   let cdc: RunningCdc | undefined;
@@ -55,10 +57,13 @@ async function main(part: Part): Promise<void> {
   const metricsServer = await serveMetrics(metrics, { port: config.METRICS_PORT, hostname: config.LISTEN_HOST, token: config.METRICS_TOKEN }, async () => {
     const progress = startup.report;
     if (progress.state !== 'running') return { status: progress.state, part, startup: progress };
-    const cdcReport = await cdcHealth?.report();
+    const [cdcReport, kafka] = await Promise.all([cdcHealth?.report(), kafkaProbe?.check()]);
+    const status = cdcReport?.status ?? 'ok';
     return {
-      status: cdcReport?.status ?? 'ok',
+      // The broker away: the parts wait and retry by themselves (degraded); failing stays failing.
+      status: kafka?.reachable === false && status === 'ok' ? 'degraded' : status,
       part,
+      ...(kafka ? { kafka } : {}),
       ...(cdcReport ? { cdc: { reader: cdcReport.reader, slot: cdcReport.slot } } : {}),
       ...(sink ? { external_databases: sink.supervisor.statuses() } : {}),
     };

@@ -38,6 +38,11 @@ export class PrivateBroker {
     return stopBroker(this.spec);
   }
 
+  /** SIGKILL: no clean shutdown, in the middle of whatever Kafka transaction is open. */
+  kill(): Promise<boolean> {
+    return stopBroker(this.spec, 'SIGKILL');
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop().catch(() => undefined);
     await fs.rm(this.spec.dataDir, { recursive: true, force: true });
