@@ -26,7 +26,8 @@ export interface ConnectColumn {
 /**
  * The `__debezium.source.column.*` parameters are what Debezium adds with
  * `column.propagate.source.type`; its JDBC sink reads them to create jsonb (not json) and
- * timestamp(3) columns when it creates a table.
+ * timestamp(3) columns when it creates a table. Only those two carry them: every field's schema is
+ * in every record (twice: before and after), and uuid, boolean and text map right without.
  */
 function sourceType(type: string, length?: number, scale?: number): Record<string, string> {
   return {
@@ -41,9 +42,9 @@ function columnOf(column: PgColumn): ConnectColumn {
   const name = column.name;
   switch (column.columnType) {
     case 'PgUUID':
-      return { name, encoding: 'text', schema: { type: 'string', optional, name: debeziumLogicalTypes.uuid, version: 1, parameters: sourceType('UUID') } };
+      return { name, encoding: 'text', schema: { type: 'string', optional, name: debeziumLogicalTypes.uuid, version: 1 } };
     case 'PgBoolean':
-      return { name, encoding: 'boolean', schema: { type: 'boolean', optional, parameters: sourceType('BOOL') } };
+      return { name, encoding: 'boolean', schema: { type: 'boolean', optional } };
     case 'PgJsonb':
       return { name, encoding: 'json', schema: { type: 'string', optional, name: debeziumLogicalTypes.json, version: 1, parameters: sourceType('JSONB') } };
     case 'PgTimestamp': {
@@ -54,10 +55,10 @@ function columnOf(column: PgColumn): ConnectColumn {
     }
     case 'PgEnumColumn': {
       const allowed = 'enumValues' in column && Array.isArray(column.enumValues) ? column.enumValues.join(',') : '';
-      return { name, encoding: 'text', schema: { type: 'string', optional, name: debeziumLogicalTypes.enum, version: 1, parameters: { allowed, ...sourceType(column.getSQLType()) } } };
+      return { name, encoding: 'text', schema: { type: 'string', optional, name: debeziumLogicalTypes.enum, version: 1, parameters: { allowed } } };
     }
     case 'PgText':
-      return { name, encoding: 'text', schema: { type: 'string', optional, parameters: sourceType('TEXT') } };
+      return { name, encoding: 'text', schema: { type: 'string', optional } };
     default:
       throw new Error(`column ${name}: ${column.columnType} has no mapping in the schema'd format`);
   }
