@@ -1,5 +1,7 @@
 import { sourcePrimaryKeys, tenantTopic, type ChangeEvent, type ChangeOp, type RowImage, type SourceTable } from '../schema/change-event';
+import type { EventFormat } from '../schema/connect-event';
 import type { SourceChange, SourceSegment, SourceTransactionInfo } from './change-source';
+import { connectKey, connectValue } from './connect-envelope';
 
 /** One Kafka record to publish; a null value is a tombstone (compaction then drops the key). */
 export interface TopicRecord {
@@ -62,6 +64,8 @@ export class TransactionRecordBuilder {
     transaction: SourceTransactionInfo,
     private readonly topicPrefix: string,
     private readonly nowMs: () => number = Date.now,
+    /** How keys and values are written (CDC_EVENT_FORMAT); the event itself is the same in both. */
+    private readonly format: EventFormat = 'debezium-json',
   ) {
     // A copy of the identity only: the argument may be a whole segment, whose changes must not be kept.
     const { xid, commitLsn, commitTimeMs, database } = transaction;
@@ -118,8 +122,10 @@ export class TransactionRecordBuilder {
         transaction: { id: `${transaction.xid}:${this.#commitLsn}`, total_order: seq + 1, data_collection_order: dataCollectionOrder },
       };
       const topic = tenantTopic(this.topicPrefix, tenancyId);
-      const key = messageKey(change.table, row);
-      records.push({ topic, tenancyId, key, value: JSON.stringify(event), event });
+      const schemas = this.format === 'debezium-json-schemas';
+      const key = schemas ? connectKey(this.topicPrefix, change.table, row) : messageKey(change.table, row);
+      const value = schemas ? connectValue(this.topicPrefix, event) : JSON.stringify(event);
+      records.push({ topic, tenancyId, key, value, event });
       if (op === 'd') records.push({ topic, tenancyId, key, value: null });
     }
     return records;
@@ -127,6 +133,6 @@ export class TransactionRecordBuilder {
 }
 
 /** The records of a whole transaction in one segment. */
-export function transactionRecords(transaction: SourceSegment, topicPrefix: string, nowMs: number = Date.now()): TopicRecord[] {
-  return new TransactionRecordBuilder(transaction, topicPrefix, () => nowMs).records(transaction.changes);
+export function transactionRecords(transaction: SourceSegment, topicPrefix: string, nowMs: number = Date.now(), format: EventFormat = 'debezium-json'): TopicRecord[] {
+  return new TransactionRecordBuilder(transaction, topicPrefix, () => nowMs, format).records(transaction.changes);
 }

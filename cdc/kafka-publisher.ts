@@ -1,4 +1,6 @@
 import { Partitioners, type Admin, type Kafka, type Producer, type Transaction } from 'kafkajs';
+import { UnrecoverableError } from '../infra/runtime/errors';
+import type { EventFormat } from '../schema/connect-event';
 import type { Lsn } from './lsn';
 import type { TopicRecord } from './envelope';
 import type { TenantTopics } from './tenant-topics';
@@ -105,6 +107,17 @@ export function positionRecord(topicPrefix: string, slot: string): PositionRecor
   return { transactionalId: name, groupId: name, topic: `${topicPrefix}._cdc_positions` };
 }
 
+/** The committed position's metadata string names the event format its topics hold. */
+export function positionMetadata(format: EventFormat): string {
+  return `format=${format}`;
+}
+
+/** Positions committed before the format was recorded have no metadata: they hold the schemaless envelope. */
+export function formatOfPositionMetadata(metadata: string | null): string {
+  const match = /^format=(.+)$/.exec(metadata ?? '');
+  return match?.[1] ?? 'debezium-json';
+}
+
 /**
  * Publishes the reader's records in Kafka transactions (transactional, idempotent producer, acks=all,
  * one request in flight): the records of one or more source transactions and the commit LSN of the
@@ -122,6 +135,8 @@ export class KafkaPublisher {
     private readonly admin: Admin,
     private readonly topics: TenantTopics,
     private readonly position: PositionRecord,
+    /** Recorded with every position; a reader in another format refuses to continue this prefix. */
+    private readonly format: EventFormat = 'debezium-json',
   ) {}
 
   /**
@@ -152,8 +167,20 @@ export class KafkaPublisher {
     await this.topics.ensure([this.position.topic]);
     // Read only after fencing: no earlier incarnation can move the position any more.
     const [offsets] = await this.admin.fetchOffsets({ groupId: this.position.groupId, topics: [this.position.topic] });
-    const offset = offsets?.partitions.find((partition) => partition.partition === 0)?.offset;
-    return offset === undefined || offset === '-1' ? undefined : BigInt(offset);
+    const stored = offsets?.partitions.find((partition) => partition.partition === 0);
+    const offset = stored?.offset;
+    if (offset === undefined || offset === '-1') return undefined;
+    const publishedFormat = formatOfPositionMetadata(stored?.metadata ?? null);
+    if (publishedFormat !== this.format) {
+      // Consumers of a topic read one format: a Connect sink would die on the first schemaless
+      // record, ksqlDB on the first schema'd one. Another format needs another topic prefix.
+      throw new UnrecoverableError(
+        'CDC_EVENT_FORMAT_MISMATCH',
+        `topics of ${this.position.groupId} hold ${publishedFormat} events; CDC_EVENT_FORMAT=${this.format} needs another CDC_TOPIC_PREFIX`,
+        { slot: this.position.groupId, publishedFormat, format: this.format },
+      );
+    }
+    return BigInt(offset);
   }
 
   /** Sends records inside the open Kafka transaction, opening one if none is open. */
@@ -177,9 +204,11 @@ export class KafkaPublisher {
     const transaction = this.#transaction;
     if (!transaction) return;
     try {
+      // kafkajs's types omit the offset's metadata, which its TxnOffsetCommit request does send.
+      const partition: { partition: number; offset: string; metadata: string } = { partition: 0, offset: position.toString(), metadata: positionMetadata(this.format) };
       await transaction.sendOffsets({
         consumerGroupId: this.position.groupId,
-        topics: [{ topic: this.position.topic, partitions: [{ partition: 0, offset: position.toString() }] }],
+        topics: [{ topic: this.position.topic, partitions: [partition] }],
       });
       await transaction.commit();
     } catch (error: unknown) {

@@ -1,6 +1,7 @@
 import { Service, backoffMs, sleep } from '../infra/runtime/service';
 import { errorMessage, isAbortError, UnrecoverableError } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
+import type { EventFormat } from '../schema/connect-event';
 import type { ChangeSource, SourceSegment, TransactionReceipt } from './change-source';
 import { messageKey, TransactionRecordBuilder, type TopicRecord } from './envelope';
 import type { KafkaPublisher } from './kafka-publisher';
@@ -15,6 +16,8 @@ export interface CdcReaderOptions {
   source: ChangeSource;
   publisher: KafkaPublisher;
   topicPrefix: string;
+  /** How events are written (CDC_EVENT_FORMAT); default the schemaless envelope. */
+  eventFormat?: EventFormat;
   metrics: CdcMetrics;
   /** Reads snapshot chunks between watermarks while this reader streams (cdc/snapshotter.ts). */
   snapshotter?: Snapshotter;
@@ -72,7 +75,7 @@ export class CdcReader extends Service {
 
   async #publish(session: PublishSession, segment: SourceSegment): Promise<TransactionReceipt> {
     const { metrics } = this.options;
-    const transaction = session.transactionOf(segment, this.options.topicPrefix);
+    const transaction = session.transactionOf(segment, this.options.topicPrefix, this.options.eventFormat);
     const ends = segment.commitEndLsn !== undefined;
     if (ends) session.endTransaction();
     const records = transaction.builder.records(segment.changes);
@@ -167,9 +170,9 @@ class PublishSession {
   }
 
   /** The transaction this segment belongs to (a new one at its first segment). */
-  transactionOf(segment: SourceSegment, topicPrefix: string): StreamedTransaction {
+  transactionOf(segment: SourceSegment, topicPrefix: string, format: EventFormat = 'debezium-json'): StreamedTransaction {
     if (this.#current?.commitLsn !== segment.commitLsn) {
-      this.#current = { commitLsn: segment.commitLsn, builder: new TransactionRecordBuilder(segment, topicPrefix), skip: undefined, records: 0 };
+      this.#current = { commitLsn: segment.commitLsn, builder: new TransactionRecordBuilder(segment, topicPrefix, Date.now, format), skip: undefined, records: 0 };
     }
     return this.#current;
   }

@@ -13,7 +13,7 @@ import { TenantTopics } from './tenant-topics';
 
 export type CdcConfig = Pick<
   EnvConfig,
-  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'KAFKA_TOPIC_REPLICATION_FACTOR' | 'KAFKA_TOPIC_DELETE_RETENTION_MS' | 'CDC_HEARTBEAT_INTERVAL_MS' | 'CDC_SNAPSHOT_CHUNK_ROWS'
+  'DATABASE_URL' | 'KAFKA_BROKERS' | 'CDC_SLOT' | 'CDC_PUBLICATION' | 'CDC_TOPIC_PREFIX' | 'CDC_EVENT_FORMAT' | 'KAFKA_TOPIC_REPLICATION_FACTOR' | 'KAFKA_TOPIC_DELETE_RETENTION_MS' | 'CDC_HEARTBEAT_INTERVAL_MS' | 'CDC_SNAPSHOT_CHUNK_ROWS'
 >;
 
 export interface RunningCdc {
@@ -60,9 +60,9 @@ export async function startCdc(
     throw error;
   }
   const topics = new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR, config.KAFKA_TOPIC_DELETE_RETENTION_MS);
-  const publisher = new KafkaPublisher(kafka, admin, topics, positionRecord(config.CDC_TOPIC_PREFIX, config.CDC_SLOT));
+  const publisher = new KafkaPublisher(kafka, admin, topics, positionRecord(config.CDC_TOPIC_PREFIX, config.CDC_SLOT), config.CDC_EVENT_FORMAT);
   const snapshotter = new Snapshotter(source.catalog, config.CDC_SLOT, config.CDC_SNAPSHOT_CHUNK_ROWS, observe?.afterSnapshotRead);
-  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, metrics, snapshotter, onDurable: observe?.onDurable }).start();
+  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, eventFormat: config.CDC_EVENT_FORMAT, metrics, snapshotter, onDurable: observe?.onDurable }).start();
 
   return {
     reader,

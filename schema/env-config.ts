@@ -1,6 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { localServiceEnv, localSettings } from '../infra/local-settings';
+import { eventFormatSchema } from './connect-event';
 import { parseAllowedTargets } from '../sinks/target-address-policy';
 import { developmentInternalAdminKey, developmentSecretKey, pointsAtLocalServices, publishedSecretValues } from './deployment-secrets';
 
@@ -60,6 +61,13 @@ export const envConfigSchema = z.object({
   CDC_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
   /** Topics are `<prefix>.<tenancyId>`. */
   CDC_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'Kafka topic characters only').default('stack.cdc'),
+  /**
+   * How change events are written: `debezium-json` (schemaless envelope, the default) or
+   * `debezium-json-schemas` (Kafka Connect JsonConverter `{schema, payload}` with Debezium's schema
+   * names, for Connect sinks and SMTs). Fixed per topic prefix: the reader refuses to write a
+   * prefix in another format than the one it was written in (README "Kafka Connect").
+   */
+  CDC_EVENT_FORMAT: eventFormatSchema.default('debezium-json'),
   /** Replication factor of newly created tenant topics: 1 on a single local broker, 3 in production. */
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
   /**

@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { changeEventSchema } from '../schema/change-event';
+import { changeEventFromConnect, isConnectRecord } from '../schema/connect-event';
 import { tombstoneDelete } from './tombstone';
 import { SyncError } from '../infra/runtime/errors';
 import type { OffsetEvent } from './batch-plan';
@@ -223,7 +224,9 @@ export class TopicLane {
       } catch {
         value = undefined;
       }
-      const parsed = changeEventSchema.safeParse(value);
+      // Both event formats: a deployment with CDC_EVENT_FORMAT=debezium-json-schemas writes the
+      // same envelope wrapped in Kafka Connect's {schema, payload}.
+      const parsed = changeEventSchema.safeParse(isConnectRecord(value) ? changeEventFromConnect(value) : value);
       if (!parsed.success) {
         const invalid = new SyncError('SINK_INVALID_EVENT', `offset ${message.offset} of ${this.topic} is not a change event: ${parsed.error.message}`, {
           topic: this.topic,

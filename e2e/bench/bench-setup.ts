@@ -33,7 +33,8 @@ export async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
-export async function benchSetup(): Promise<BenchSetup> {
+/** `overrides` are environment variables of the bench's config (e.g. CDC_EVENT_FORMAT). */
+export async function benchSetup(overrides: Record<string, string> = {}): Promise<BenchSetup> {
   process.env.STACK_SYNC_QUIET ??= '1';
   const services = describeLocalServices(localSettings({ ...process.env, STACK_SYNC_PROFILE: 'test' }));
   await upLocalServices(services);
@@ -53,6 +54,7 @@ export async function benchSetup(): Promise<BenchSetup> {
     SINK_GROUP_PREFIX: `bench.${name}`,
     SINK_CONFIG_POLL_MS: '300',
     SINK_SESSION_TIMEOUT_MS: '3000',
+    ...overrides,
   });
   const internal = new pg.Pool({ connectionString: internalUrl, max: 8 });
   const projectId = randomUUID();
