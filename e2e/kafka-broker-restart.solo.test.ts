@@ -62,7 +62,10 @@ describe('the Kafka broker dies under load', () => {
         await waitFor('the reader to confirm what was written before the broker came back', () => lsnAtLeast(walAtRestart), { timeoutMs: 30_000, intervalMs: 100 });
         for (const tenancyId of tenancyIds) await ctx.insertUsers(tenancyId, 1, `after-kill-${kill}-`);
         for (const external of externals) {
-          await pollExternal(external, `SELECT 1 FROM users WHERE display_name = 'after-kill-${kill}-1'`, (rows) => rows.length === 1, Math.max(1, 30_000 - (Date.now() - backAt)));
+          await pollExternal(external, `SELECT 1 FROM users WHERE display_name = 'after-kill-${kill}-1'`, (rows) => rows.length === 1, Math.max(1, 30_000 - (Date.now() - backAt))).catch((error: unknown) => {
+            const lines = sink.output.split('\n').filter((line) => !line.includes('ECONNREFUSED'));
+            throw new Error(`kill ${kill}: ${error instanceof Error ? error.message : String(error)}\nsink output (without connection refusals):\n${lines.join('\n').slice(-6_000)}`);
+          });
         }
         resumedAfterMs.push(Date.now() - backAt);
         expect(cdc.exitCode, cdc.output.slice(-3_000)).toBeNull();

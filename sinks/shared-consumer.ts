@@ -84,6 +84,21 @@ export class SharedConsumer implements TopicControl {
     });
     this.#consumer = consumer;
     this.#running = false;
+    try {
+      await this.#start(consumer, topics);
+    } catch (error: unknown) {
+      // The broker away (a restart, an outage): forget the topic set, so the next config poll's
+      // subscribe() tries again instead of finding "the same set" and never starting a consumer.
+      if (this.#consumer === consumer) {
+        this.#topics = new Set();
+        await this.#disconnect();
+      }
+      throw error;
+    }
+    if (this.#consumer === consumer) this.#running = true;
+  }
+
+  async #start(consumer: Consumer, topics: ReadonlySet<string>): Promise<void> {
     await consumer.connect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await consumer.run({
@@ -99,7 +114,6 @@ export class SharedConsumer implements TopicControl {
         });
       },
     });
-    if (this.#consumer === consumer) this.#running = true;
   }
 
   pause(topic: string): void {
