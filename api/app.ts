@@ -10,6 +10,8 @@ import { anonymousAuthRoutes } from './routes/auth-anonymous';
 import { appleAuthRoutes } from './routes/auth-apple';
 import { otpAuthRoutes } from './routes/auth-otp';
 import { passwordAuthRoutes } from './routes/auth-password';
+import { paymentAdminRoutes } from './routes/payments-admin';
+import { paymentRoutes } from './routes/payments';
 import { sessionRoutes } from './routes/auth-sessions';
 import { contactChannelRoutes } from './routes/contact-channels';
 import { emailRoutes } from './routes/emails';
@@ -18,6 +20,7 @@ import { projectConfigRoutes } from './routes/project-config';
 import { projectRoutes } from './routes/projects';
 import { signUpRuleRoutes } from './routes/sign-up-rules';
 import { syncStatusRoutes } from './routes/sync-status';
+import { teamRoutes } from './routes/teams';
 import { currentUserRoutes } from './routes/users-me';
 import { userListRoutes } from './routes/users-list';
 import { userRoutes } from './routes/users';
@@ -46,7 +49,10 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     .route('/', currentUserRoutes)
     .route('/', userListRoutes)
     .route('/', userRoutes)
-    .route('/', contactChannelRoutes);
+    .route('/', contactChannelRoutes)
+    .route('/', teamRoutes)
+    .route('/', paymentRoutes)
+    .route('/', paymentAdminRoutes);
 
   const app = new Hono<ApiEnv>();
   app.use(async (c, next) => {

@@ -32,6 +32,8 @@ export const purchaseSession = pgTable(
     createdAt: instant('createdAt').notNull().defaultNow(),
     expiresAt: instant('expiresAt').notNull(),
     completedAt: instant('completedAt'),
+    /** What completing it made: a one-time purchase's or a subscription's id. */
+    purchaseId: uuid('purchaseId'),
   },
   (table) => [
     tenancyFk('PurchaseSession_tenancyId_fkey', table.tenancyId),

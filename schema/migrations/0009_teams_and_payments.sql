@@ -79,6 +79,7 @@ CREATE TABLE "PurchaseSession" (
 	"createdAt" timestamp (3) DEFAULT now() NOT NULL,
 	"expiresAt" timestamp (3) NOT NULL,
 	"completedAt" timestamp (3),
+	"purchaseId" uuid,
 	CONSTRAINT "PurchaseSession_quantity_check" CHECK ("PurchaseSession"."quantity" > 0)
 );
 --> statement-breakpoint
