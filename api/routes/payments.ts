@@ -63,8 +63,9 @@ export const paymentRoutes = new Hono<ApiEnv>()
   .post('/payments/products/:customerType/:customerId', requireAccess('server'), async (c) => {
     const { db } = c.get('deps');
     const project = c.get('project');
-    const body = await parseBody(c, grantProductBody);
+    // The customer (a path resource) before the body: another project's customer is 404 whatever the body.
     const customer = await authorizeCustomer(c, c.req.param('customerType'), c.req.param('customerId'));
+    const body = await parseBody(c, grantProductBody);
     const product = await productFor(db, project.id, body.product_id, customer);
     const recorded = await db.transaction((tx) =>
       recordPurchase(tx, { projectId: project.id, tenancyId: project.tenancyId, customer, productId: body.product_id, product, quantity: body.quantity, charge: undefined }),
