@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createApp } from './app';
+import { createApiDependencies } from './dependencies';
+import { internalDatabasePool } from './start-api';
 import { PipelineContext, type TestProject } from '../e2e/harness/pipeline-context';
 import { buy, itemQuantity, processorLedger, refund, saveCatalogue, signUp } from '../e2e/harness/payment-fixtures';
 
@@ -140,15 +143,34 @@ describe('refunds: effects', () => {
 });
 
 describe('refunds happen once', () => {
-  // Twenty admins clicking "refund" at once: the row lock decides, across processes (each request
-  // takes its own connection), and the processor is asked once.
-  it('twenty concurrent refunds of one purchase: exactly one succeeds, one processor refund', async () => {
+  // Twenty admins clicking "refund" at once, on two API instances with pools (and processor clients)
+  // of their own, as two processes would be: only the database can decide, and the processor is
+  // asked once.
+  it('twenty concurrent refunds of one purchase across two API instances: exactly one succeeds, one processor refund', async () => {
     await using ctx = await PipelineContext.open();
     const project = await ctx.createProject();
     await saveCatalogue(ctx, project);
     const { purchaseId } = await buy(ctx, project, { type: 'custom', id: 'org-1' }, 'org-pack');
     const body = { type: 'one-time-purchase', id: purchaseId, refund_entries: [{ entry_index: 0, quantity: 1, amount_usd: '100' }] };
-    const responses = await Promise.all(Array.from({ length: 20 }, () => refund(ctx, project, body)));
+    const secondPool = internalDatabasePool(ctx.config.DATABASE_URL);
+    const secondDeps = createApiDependencies(ctx.config, secondPool);
+    const secondApp = createApp(secondDeps);
+    const viaSecond = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const response = await secondApp.request('/api/v1/internal/payments/transactions/refund', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-stack-project-id': project.id, 'x-stack-access-type': 'admin', 'x-stack-super-secret-admin-key': project.superSecretAdminKey },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    let responses;
+    try {
+      responses = await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? refund(ctx, project, body) : viaSecond())));
+    } finally {
+      await secondDeps.paymentProcessor.close();
+      await secondDeps.analytics.close();
+      await secondPool.end();
+    }
     const outcomes = responses.map((response) => `${response.status} ${String(response.body.code ?? 'success')}`);
     expect(outcomes.filter((outcome) => outcome === '200 success')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === '400 ONE_TIME_PURCHASE_ALREADY_REFUNDED')).toHaveLength(19);

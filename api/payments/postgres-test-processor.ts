@@ -24,7 +24,8 @@ export class PostgresTestProcessor implements PaymentProcessor {
   readonly #pool: pg.Pool;
 
   constructor(databaseUrl: string) {
-    this.#pool = new pg.Pool({ connectionString: databaseUrl, max: 4, options: '-c TimeZone=UTC' });
+    // Bounded waits: callers hold a purchase's row lock while they wait for this processor.
+    this.#pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5_000, options: '-c TimeZone=UTC -c statement_timeout=10000' });
     this.#pool.on('error', () => undefined);
   }
 

@@ -33,6 +33,9 @@ describe('refund decision', () => {
     ['an index that is not a product grant', purchase, [entry(1, 1, 0)], 'refund_entries.0.entry_index', /not a product grant/],
     ['a quantity above what was bought', purchase, [entry(0, 4, 0)], 'refund_entries.0.quantity', /4 is more than the 3 bought/],
     ['a total above what was charged', purchase, [entry(0, 3, 3751)], 'refund_entries', /37\.51 USD, more than the 37\.50 USD charged/],
+    ['a fractional amount of cents', purchase, [entry(0, 1, 0.5)], 'refund_entries.0.amount_usd', /whole number of cents/],
+    ['a negative amount', purchase, [entry(0, 1, -1)], 'refund_entries.0.amount_usd', /whole number of cents/],
+    ['an amount that is not a number', purchase, [entry(0, 1, Number.NaN)], 'refund_entries.0.amount_usd', /whole number of cents/],
     ['an amount on a non-USD purchase', { ...purchase, currency: 'EUR' }, [entry(0, 1, 100)], 'refund_entries.0.amount_usd', /not charged in USD/],
   ])('refuses %s', (_, target, requested, path, message) => {
     const decision = decideRefund(target, requested);

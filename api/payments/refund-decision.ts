@@ -34,6 +34,7 @@ export function decideRefund(purchase: RefundablePurchase, requested: readonly R
     const path = `refund_entries.${position}`;
     const schemaError = (field: string, message: string): RefundDecision => ({ ok: false, code: 'SCHEMA_ERROR', message: `${path}.${field}: ${message}`, path: `${path}.${field}` });
     if (!Number.isSafeInteger(entry.quantity) || entry.quantity < 0) return schemaError('quantity', 'must be a whole number ≥ 0');
+    if (!Number.isSafeInteger(entry.amountCents) || entry.amountCents < 0) return schemaError('amount_usd', 'must be a whole number of cents ≥ 0');
     if (seen.has(entry.entryIndex)) return schemaError('entry_index', `entry ${entry.entryIndex} is named twice`);
     seen.add(entry.entryIndex);
     const bought = purchase.entries.find((candidate) => candidate.entryIndex === entry.entryIndex);

@@ -9,9 +9,12 @@ import { formatUsd, parseUsd } from './money';
 import { PaymentProcessorRefusedError, PaymentProcessorUnavailableError, type PaymentProcessor } from './payment-processor';
 import { decideRefund } from './refund-decision';
 
-const usdAmount = z.string().superRefine((text, context) => {
+/** A USD decimal string in, integer cents out: the body never carries a float past this line. */
+const usdAmountInCents = z.string().transform((text, context) => {
   const parsed = parseUsd(text);
-  if (!parsed.ok) context.addIssue({ code: 'custom', message: parsed.problem });
+  if (parsed.ok) return parsed.cents;
+  context.addIssue({ code: 'custom', message: parsed.problem });
+  return z.NEVER;
 });
 
 export const refundBody = z.strictObject({
@@ -25,7 +28,7 @@ export const refundBody = z.strictObject({
         /** Units taken back; 0 refunds money only. */
         quantity: z.number().int('must be a whole number').min(0, 'must be ≥ 0'),
         /** USD as a decimal string; "0" refunds units only. */
-        amount_usd: usdAmount,
+        amount_usd: usdAmountInCents,
       }),
     )
     .max(100),
@@ -91,10 +94,7 @@ export async function refundPurchase(db: Database, processor: PaymentProcessor, 
     const [existing] = await tx.select({ id: purchaseRefund.id }).from(purchaseRefund).where(eq(purchaseRefund.purchaseId, purchase.purchaseId));
     if (existing) throw body.type === 'one-time-purchase' ? knownErrors.oneTimePurchaseAlreadyRefunded() : knownErrors.subscriptionAlreadyRefunded();
     const entries = await tx.select().from(purchaseEntry).where(eq(purchaseEntry.purchaseId, purchase.purchaseId));
-    const requested = body.refund_entries.map((entry) => {
-      const amount = parseUsd(entry.amount_usd);
-      return { entryIndex: entry.entry_index, quantity: entry.quantity, amountCents: amount.ok ? amount.cents : Number.NaN };
-    });
+    const requested = body.refund_entries.map((entry) => ({ entryIndex: entry.entry_index, quantity: entry.quantity, amountCents: entry.amount_usd }));
     const decision = decideRefund(
       {
         testMode: purchase.testMode,

@@ -7,7 +7,7 @@ import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
 import { authorizeCustomer, customerTypeSchema, type Customer } from '../payments/customers';
-import { formatUsd } from '../payments/money';
+import { formatUsd, multiplyCents } from '../payments/money';
 import { itemQuantities } from '../payments/purchase-entries';
 import { completePurchaseSession, createPurchaseSession, loadOwnedProducts, recordPurchase } from '../payments/purchase-store';
 import type { Database } from '../api-env';
@@ -47,7 +47,7 @@ export const paymentRoutes = new Hono<ApiEnv>()
     const customer = await authorizeCustomer(c, body.customer_type, body.customer_id);
     const product = await productFor(db, c.get('project').id, body.product_id, customer);
     const { code, sessionId } = await createPurchaseSession(db, c.get('project').tenancyId, customer, body.product_id, product, body.quantity);
-    return c.json({ url: `${auth.apiUrl.replace(/\/$/, '')}/purchase/${code}`, code, session_id: sessionId, amount_usd: formatUsd(product.priceCents * body.quantity) }, 201);
+    return c.json({ url: `${auth.apiUrl.replace(/\/$/, '')}/purchase/${code}`, code, session_id: sessionId, amount_usd: formatUsd(multiplyCents(product.priceCents, body.quantity)) }, 201);
   })
   /**
    * Pays a purchase URL with the built-in test processor (what the checkout page does): the code
