@@ -130,6 +130,12 @@ describe('purchases through the test processor', () => {
     expect([unknown.status, unknown.body.code]).toEqual([404, 'PRODUCT_NOT_FOUND']);
     const code = await completePurchase(ctx, 'A'.repeat(43));
     expect([code.status, code.body.code]).toEqual([404, 'PURCHASE_SESSION_NOT_FOUND']);
+    // An expired purchase URL can no longer be paid.
+    const url = await ctx.as(project, 'server', 'POST', '/api/v1/payments/purchases/create-purchase-url', { customer_type: 'user', customer_id: me.userId, product_id: 'pro' });
+    await ctx.internal.query(`UPDATE "PurchaseSession" SET "expiresAt" = (now() AT TIME ZONE 'UTC') - interval '1 second' WHERE id = $1`, [url.body.session_id]);
+    const expired = await completePurchase(ctx, String(url.body.code));
+    expect([expired.status, expired.body.code]).toEqual([404, 'PURCHASE_SESSION_NOT_FOUND']);
+    expect((await processorLedger(ctx, project)).charges).toEqual([]);
   });
 
   it('leaves nothing recorded when the processor is down at checkout, and a retry charges once', async () => {

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { catalogueIdSchema } from '../../schema/payment-config';
+import { catalogueIdSchema, type StoredProduct } from '../../schema/payment-config';
 import { knownErrors } from '../api-error';
-import type { ApiEnv } from '../api-env';
+import type { ApiEnv, Database } from '../api-env';
 import { parseBody } from '../parse-body';
 import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
@@ -10,8 +10,6 @@ import { authorizeCustomer, customerTypeSchema, type Customer } from '../payment
 import { formatUsd, multiplyCents } from '../payments/money';
 import { itemQuantities } from '../payments/purchase-entries';
 import { completePurchaseSession, createPurchaseSession, loadOwnedProducts, recordPurchase } from '../payments/purchase-store';
-import type { Database } from '../api-env';
-import type { StoredProduct } from '../../schema/payment-config';
 
 export const createPurchaseUrlBody = z.strictObject({
   customer_type: customerTypeSchema,
