@@ -8,6 +8,7 @@ import type { EmailSender } from './auth/email-sender';
 import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
 import type { TrustFunction } from './auth/trusted-proxy';
+import type { PaymentProcessor } from './payments/payment-processor';
 import type { CompiledRuleCache } from './sign-up-rules/compiled-rule-cache';
 
 export type AccessType = 'client' | 'server' | 'admin';
@@ -43,6 +44,8 @@ export interface ApiDependencies {
   signUpRules: CompiledRuleCache;
   /** Runs admins' analytics queries on connections of its own; `close()` it with the API. */
   analytics: AnalyticsQueryRunner;
+  /** Charges and refunds purchases (the built-in test processor); `close()` it with the API. */
+  paymentProcessor: PaymentProcessor;
   /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
   requestSnapshot(tenancyId: string): Promise<string>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */

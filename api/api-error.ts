@@ -83,6 +83,25 @@ export const knownErrors = {
     new ApiError(400, 'ANALYTICS_QUERY_TIMEOUT', `The query did not finish within ${timeoutMs} ms and was cancelled.`, { timeout_ms: timeoutMs, query_id: queryId }),
   analyticsResultTooLarge: (limit: string, queryId: string) =>
     new ApiError(400, 'ANALYTICS_RESULT_TOO_LARGE', `The result has more than ${limit}; aggregate or add a LIMIT. Nothing was returned.`, { query_id: queryId }),
+  teamNotFound: () => new ApiError(404, 'TEAM_NOT_FOUND', 'No team with this id exists in this project.'),
+  teamMembershipNotFound: () => new ApiError(404, 'TEAM_MEMBERSHIP_NOT_FOUND', 'This user is not a member of this team.'),
+  teamPermissionRequired: () => new ApiError(401, 'TEAM_PERMISSION_REQUIRED', 'The signed-in user needs the team_admin permission of this team.'),
+  teamPermissionNotFound: () => new ApiError(404, 'TEAM_PERMISSION_NOT_FOUND', 'The only team permission is team_admin.'),
+  customerAccessForbidden: (message: string) => new ApiError(403, 'CUSTOMER_ACCESS_FORBIDDEN', message),
+  customerNotFound: () => new ApiError(404, 'CUSTOMER_NOT_FOUND', 'No such customer in this project.'),
+  productNotFound: () => new ApiError(404, 'PRODUCT_NOT_FOUND', 'No product with this id in the project’s catalogue.'),
+  productCustomerTypeMismatch: (productType: string, customerType: string) =>
+    new ApiError(400, 'PRODUCT_CUSTOMER_TYPE_DOES_NOT_MATCH', `The product is sold to customers of type ${productType}, not ${customerType}.`, { product_customer_type: productType, customer_type: customerType }),
+  purchaseSessionNotFound: () => new ApiError(404, 'PURCHASE_SESSION_NOT_FOUND', 'No purchase session has this code, or it has expired.'),
+  oneTimePurchaseNotFound: () => new ApiError(404, 'ONE_TIME_PURCHASE_NOT_FOUND', 'No one-time purchase with this id in this project.'),
+  subscriptionInvoiceNotFound: () => new ApiError(404, 'SUBSCRIPTION_INVOICE_NOT_FOUND', 'No subscription invoice for this id in this project.'),
+  oneTimePurchaseAlreadyRefunded: () => new ApiError(400, 'ONE_TIME_PURCHASE_ALREADY_REFUNDED', 'This one-time purchase has already been refunded.'),
+  subscriptionAlreadyRefunded: () => new ApiError(400, 'SUBSCRIPTION_ALREADY_REFUNDED', 'This subscription’s invoice has already been refunded.'),
+  testModePurchaseNonRefundable: () =>
+    new ApiError(400, 'TEST_MODE_PURCHASE_NON_REFUNDABLE', 'This purchase was granted in test mode, without a charge: there is nothing to refund.'),
+  paymentProcessorUnavailable: () =>
+    new ApiError(503, 'PAYMENT_PROCESSOR_UNAVAILABLE', 'The payment processor did not answer; nothing was recorded. Retry the same request: it will not be carried out twice.'),
+  paymentProcessorRefused: (reason: string) => new ApiError(502, 'PAYMENT_PROCESSOR_REFUSED', `The payment processor refused the request: ${reason}.`),
   itemNotFound: () => new ApiError(404, 'ITEM_NOT_FOUND', 'No such item in this project.'),
   databaseUnavailable: () =>
     new ApiError(503, 'DATABASE_UNAVAILABLE', 'The service’s database is unavailable for a moment; retry shortly.', undefined, { 'retry-after': '5' }),

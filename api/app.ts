@@ -12,6 +12,8 @@ import { anonymousAuthRoutes } from './routes/auth-anonymous';
 import { appleAuthRoutes } from './routes/auth-apple';
 import { otpAuthRoutes } from './routes/auth-otp';
 import { passwordAuthRoutes } from './routes/auth-password';
+import { paymentAdminRoutes } from './routes/payments-admin';
+import { paymentRoutes } from './routes/payments';
 import { sessionRoutes } from './routes/auth-sessions';
 import { contactChannelRoutes } from './routes/contact-channels';
 import { emailRoutes } from './routes/emails';
@@ -20,6 +22,7 @@ import { projectConfigRoutes } from './routes/project-config';
 import { projectRoutes } from './routes/projects';
 import { signUpRuleRoutes } from './routes/sign-up-rules';
 import { syncStatusRoutes } from './routes/sync-status';
+import { teamRoutes } from './routes/teams';
 import { currentUserRoutes } from './routes/users-me';
 import { userListRoutes } from './routes/users-list';
 import { userRoutes } from './routes/users';
@@ -48,7 +51,10 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     .route('/', currentUserRoutes)
     .route('/', userListRoutes)
     .route('/', userRoutes)
-    .route('/', contactChannelRoutes);
+    .route('/', contactChannelRoutes)
+    .route('/', teamRoutes)
+    .route('/', paymentRoutes)
+    .route('/', paymentAdminRoutes);
 
   const app = new Hono<ApiEnv>();
   app.use(async (c, next) => {

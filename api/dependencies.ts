@@ -13,6 +13,7 @@ import { OutboxEmailSender } from './auth/email-sender';
 import { RateLimiter } from './auth/rate-limiter';
 import { SigningKeys } from './auth/signing-keys';
 import { compileTrust } from './auth/trusted-proxy';
+import { PostgresTestProcessor } from './payments/postgres-test-processor';
 import { CompiledRuleCache } from './sign-up-rules/compiled-rule-cache';
 
 export type ApiConfig = Pick<
@@ -59,6 +60,7 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDepe
     rateLimiter: new RateLimiter(pool),
     signUpRules: new CompiledRuleCache(),
     analytics: new AnalyticsQueryRunner(config.DATABASE_URL),
+    paymentProcessor: new PostgresTestProcessor(config.DATABASE_URL),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.

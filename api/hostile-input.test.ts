@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { saveCatalogue } from '../e2e/harness/payment-fixtures';
 import { PipelineContext, type TestProject } from '../e2e/harness/pipeline-context';
 import { routeCatalog, type RouteDoc } from './route-catalog';
 
-const sourceTables = ['Project', 'Tenancy', 'ProjectUser', 'ContactChannel', 'PasswordCredential', 'AuthSession', 'RefreshToken', 'OtpCode', 'EmailOutbox', 'OAuthAccount', 'SigningKey', 'SignUpRuleTrigger', 'AnalyticsEvent', 'AnalyticsQuery'];
+const sourceTables = ['Project', 'Tenancy', 'ProjectUser', 'ContactChannel', 'PasswordCredential', 'AuthSession', 'RefreshToken', 'OtpCode', 'EmailOutbox', 'OAuthAccount', 'SigningKey', 'SignUpRuleTrigger', 'AnalyticsEvent', 'AnalyticsQuery', 'Team', 'TeamMember', 'PurchaseSession', 'OneTimePurchase', 'Subscription', 'SubscriptionInvoice', 'PurchaseEntry', 'PurchaseRefund', 'PurchaseRefundEntry', 'TestProcessorCharge', 'TestProcessorRefund', 'TestProcessorFault'];
 
 async function rowCounts(ctx: PipelineContext): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -35,6 +36,8 @@ interface Caller {
   userToken: string;
   userId: string;
   channelId: string;
+  /** A team the signed-in user holds team_admin of. */
+  teamId: string;
 }
 
 function headersFor(ctx: PipelineContext, route: RouteDoc, caller: Caller): Record<string, string> {
@@ -48,7 +51,15 @@ function headersFor(ctx: PipelineContext, route: RouteDoc, caller: Caller): Reco
 }
 
 function concretePath(route: RouteDoc, caller: Caller): string {
-  return `/api/v1${route.path.replace('{projectId}', caller.project.id).replace('{userId}', caller.userId).replace('{channelId}', caller.channelId)}`;
+  return `/api/v1${route.path
+    .replace('{projectId}', caller.project.id)
+    .replace('{userId}', caller.userId)
+    .replace('{channelId}', caller.channelId)
+    .replace('{teamId}', caller.teamId)
+    .replace('{customerType}', 'user')
+    .replace('{customerId}', caller.userId)
+    .replace('{itemId}', 'seats')
+    .replace('{permissionId}', 'team_admin')}`;
 }
 
 describe('hostile input', () => {
@@ -75,11 +86,14 @@ describe('hostile input', () => {
     const project = await ctx.createProject();
     const signUp = await ctx.as(project, 'client', 'POST', '/api/v1/auth/password/sign-up', { email: 'victim@example.com', password: 'a good password' });
     const channels = await ctx.as(project, 'server', 'GET', `/api/v1/contact-channels?user_id=${signUp.body.user_id}`);
+    await saveCatalogue(ctx, project);
+    const team = await ctx.asUser(project, String(signUp.body.access_token), 'POST', '/api/v1/teams', { display_name: 'Hostile' });
     const caller: Caller = {
       project,
       userToken: String(signUp.body.access_token),
       userId: String(signUp.body.user_id),
       channelId: String((channels.body.items as { id: string }[])[0]?.id),
+      teamId: String(team.body.id),
     };
     const before = await rowCounts(ctx);
     let requests = 0;
@@ -98,6 +112,22 @@ describe('hostile input', () => {
     for (const query of badQueries) {
       const response = await ctx.as(project, 'server', 'GET', `/api/v1/users?${query}`);
       expect([response.status, response.body.code], query).toEqual([400, 'SCHEMA_ERROR']);
+    }
+    const badListQueries: [string, string][] = [
+      ['/api/v1/teams', 'user_id=not-a-uuid'],
+      ['/api/v1/teams', 'unknown=1'],
+      ['/api/v1/internal/payments/transactions', 'limit=-1'],
+      ['/api/v1/internal/payments/transactions', 'cursor=%00'],
+    ];
+    for (const [path, query] of badListQueries) {
+      const response = await ctx.as(project, 'admin', 'GET', `${path}?${query}`);
+      expect([response.status, response.body.code], `${path}?${query}`).toEqual([400, 'SCHEMA_ERROR']);
+    }
+    for (const path of ['/api/v1/payments/items/organisation/x', '/api/v1/payments/products/custom/has%20space', '/api/v1/payments/items/user/not-a-uuid/seats']) {
+      const response = await ctx.as(project, 'server', 'GET', path);
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+      expect(response.headers.get('x-stack-known-error'), path).toBe(response.body.code);
     }
     expect(requests).toBeGreaterThan(100);
     // Sessions may not grow either: no hostile request signed anyone in.

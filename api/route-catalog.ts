@@ -9,6 +9,11 @@ import { configUpdateBody } from './routes/project-config';
 import { createProjectBody } from './routes/projects';
 import { evaluateSignUpRulesBody } from './routes/sign-up-rules';
 import { emptyBody } from './parse-body';
+import { completeTestPurchaseBody, createPurchaseUrlBody, grantProductBody } from './routes/payments';
+import { testProcessorFaultBody } from './routes/payments-admin';
+import { createTeamBody, listTeamsQuery } from './routes/teams';
+import { refundBody } from './payments/refund-service';
+import { listTransactionsQuery } from './payments/transaction-list';
 import { createUserBody, listUsersQuery, updateOwnUserBody, updateUserBody } from './routes/user-body';
 
 /** Who may call a route: project access types, the internal admin key, or anyone. */
@@ -63,4 +68,21 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'get', path: '/contact-channels', summary: 'List a user’s contact channels', access: ['client', 'server'] },
   { method: 'patch', path: '/contact-channels/{userId}/{channelId}', summary: 'Update a contact channel', access: ['client', 'server'], body: updateContactChannelBody },
   { method: 'delete', path: '/contact-channels/{userId}/{channelId}', summary: 'Delete a contact channel', access: ['client', 'server'] },
+  { method: 'post', path: '/teams', summary: 'Create a team (a client’s signed-in user becomes its member with team_admin)', access: ['client', 'server'], body: createTeamBody },
+  { method: 'get', path: '/teams', summary: 'List a user’s teams (server: every team without user_id)', access: ['client', 'server'], query: listTeamsQuery },
+  { method: 'delete', path: '/teams/{teamId}', summary: 'Delete a team (client: team_admin)', access: ['client', 'server'] },
+  { method: 'post', path: '/team-memberships/{teamId}/{userId}', summary: 'Add a member (client: team_admin)', access: ['client', 'server'], body: emptyBody },
+  { method: 'delete', path: '/team-memberships/{teamId}/{userId}', summary: 'Remove a member (client: team_admin, or leaving oneself)', access: ['client', 'server'] },
+  { method: 'post', path: '/team-permissions/{teamId}/{userId}/{permissionId}', summary: 'Grant team_admin (client: team_admin)', access: ['client', 'server'], body: emptyBody },
+  { method: 'delete', path: '/team-permissions/{teamId}/{userId}/{permissionId}', summary: 'Revoke team_admin (client: team_admin)', access: ['client', 'server'] },
+  { method: 'post', path: '/payments/purchases/create-purchase-url', summary: 'A purchase URL for a product, for a customer (client: itself or a team where it holds team_admin)', access: ['client', 'server'], body: createPurchaseUrlBody },
+  { method: 'post', path: '/payments/purchases/complete-test-purchase', summary: 'Pay a purchase URL with the built-in test processor (the code is the credential)', access: 'public', body: completeTestPurchaseBody },
+  { method: 'post', path: '/payments/products/{customerType}/{customerId}', summary: 'Grant a product without a charge (test_mode, not refundable)', access: ['server'], body: grantProductBody },
+  { method: 'get', path: '/payments/products/{customerType}/{customerId}', summary: 'Products a customer owns', access: ['client', 'server'] },
+  { method: 'get', path: '/payments/items/{customerType}/{customerId}', summary: 'Quantities of every item of a customer', access: ['client', 'server'] },
+  { method: 'get', path: '/payments/items/{customerType}/{customerId}/{itemId}', summary: 'Quantity of one item of a customer', access: ['client', 'server'] },
+  { method: 'post', path: '/internal/payments/transactions/refund', summary: 'Refund a one-time purchase or a subscription invoice (at most once)', access: ['admin'], body: refundBody },
+  { method: 'get', path: '/internal/payments/transactions', summary: 'Purchases and subscriptions with their entries and refunds, newest first', access: ['admin'], query: listTransactionsQuery },
+  { method: 'get', path: '/internal/payments/test-processor', summary: 'Charges and refunds recorded by the built-in test processor', access: ['admin'] },
+  { method: 'post', path: '/internal/payments/test-processor/faults', summary: 'Make the test processor fail its next charges or refunds', access: ['admin'], body: testProcessorFaultBody },
 ];

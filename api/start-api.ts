@@ -42,6 +42,7 @@ export async function startApi(
       clearInterval(cleanup);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.analytics.close();
+      await deps.paymentProcessor.close();
       await pool.end();
     },
   };

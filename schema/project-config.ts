@@ -1,5 +1,6 @@
 import { parseConnectionString } from './external-connection';
 import { z } from 'zod';
+import { paymentsConfigSchema } from './payment-config';
 import { signUpRulesDefaultActions, storedSignUpRulesSchema } from './sign-up-rule-config';
 
 /**
@@ -66,6 +67,8 @@ export const storedProjectConfigSchema = z.object({
         .default({}),
     })
     .default({ externalDatabases: {} }),
+  /** Items and products sold to the project's customers (schema/payment-config.ts). */
+  payments: paymentsConfigSchema.default(paymentsConfigSchema.parse({})),
 });
 
 export type StoredProjectConfig = z.infer<typeof storedProjectConfigSchema>;

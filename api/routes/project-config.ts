@@ -15,6 +15,7 @@ import { parseBody } from '../parse-body';
 import { requireAccess } from '../project-auth';
 import { signUpRulesInput, signUpRulesView, storedSignUpRules } from '../sign-up-rules/rule-input';
 import { signUpRulesDefaultActions } from '../../schema/sign-up-rule-config';
+import { catalogueIssues, paymentsInput, paymentsView, withPaymentsUpdate } from '../payments/catalogue-input';
 
 const trustedDomain = z.string().regex(/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d+)?$/i, 'an origin like https://app.example.com or https://*.example.com');
 
@@ -44,6 +45,8 @@ export const configUpdateBody = z.strictObject({
     })
     .partial()
     .optional(),
+  /** Items and products on sale; prices are USD decimal strings ("12.50"). */
+  payments: paymentsInput.optional(),
 });
 
 type ConfigUpdate = z.infer<typeof configUpdateBody>;
@@ -93,7 +96,7 @@ function externalDatabaseView(database: StoredProjectConfig['dbSync']['externalD
 
 function configView(config: StoredProjectConfig, secrets: SecretBox): Record<string, unknown> {
   const externalDatabases = Object.fromEntries(Object.entries(config.dbSync.externalDatabases).map(([id, database]) => [id, externalDatabaseView(database, secrets)]));
-  return { db_sync: { external_databases: externalDatabases }, auth: authView(config.auth) };
+  return { db_sync: { external_databases: externalDatabases }, auth: authView(config.auth), payments: paymentsView(config.payments) };
 }
 
 /**
@@ -135,7 +138,12 @@ export const projectConfigRoutes = new Hono<ApiEnv>()
           ]),
         )
       : current.dbSync.externalDatabases;
-    const next: StoredProjectConfig = { ...current, auth: withAuthUpdate(current.auth, body.auth), dbSync: { ...current.dbSync, externalDatabases } };
+    const payments = withPaymentsUpdate(current.payments, body.payments);
+    const issues = catalogueIssues(payments);
+    if (issues.length > 0) {
+      throw knownErrors.schema(`Request validation failed on body — ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { issues });
+    }
+    const next: StoredProjectConfig = { ...current, auth: withAuthUpdate(current.auth, body.auth), dbSync: { ...current.dbSync, externalDatabases }, payments };
     await db.update(project).set({ config: next, updatedAt: new Date() }).where(eq(project.id, projectId));
     return c.json(configView(next, secrets));
   });

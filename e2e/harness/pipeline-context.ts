@@ -266,6 +266,7 @@ export class PipelineContext {
     await this.stopSink().catch(() => undefined);
     await this.stopCdc().catch(() => undefined);
     await this.deps.analytics.close().catch(() => undefined);
+    await this.deps.paymentProcessor.close().catch(() => undefined);
     await this.internal.end().catch(() => undefined);
     const services = testServices();
     // The slot must go before its database; a just-stopped walsender may hold it for a moment.
