@@ -86,7 +86,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
   try {
     cdc.start();
     sink.start();
-    for (const part of [cdc, sink]) await waitFor('the part to serve /metrics', async () => (await sample(part, Date.now())) !== undefined, { timeoutMs: 60_000 });
+    for (const part of [cdc, sink]) {
+      await waitFor('the part to run (/health 200)', async () => part.metricsUrl !== undefined && (await fetch(`${part.metricsUrl}/health`)).status === 200, { timeoutMs: 60_000 }).catch((error: unknown) => {
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; exit code ${part.exitCode}; output:\n${part.output.slice(-3_000)}`);
+      });
+    }
     await setup.internal.query(
       `INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") SELECT $1, gen_random_uuid(), 'seed-' || n FROM generate_series(1, 50) AS n`,
       [setup.tenancyId],
@@ -107,7 +111,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     running = false;
     await writing;
     const quietAt = Date.now();
-    await expectConverged(setup.internal, setup.tenancyId, setup.externalUrl, 120_000);
+    await expectConverged(setup.internal, setup.tenancyId, setup.externalUrl, 120_000).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\nsink output:\n${sink.output.slice(-3_000)}`);
+    });
     for (const [name, part] of [['cdc', cdc], ['sink', sink]] as const) {
       if (part.exitCode !== null) throw new Error(`${name} exited with ${part.exitCode}:\n${part.output.slice(-2_000)}`);
     }

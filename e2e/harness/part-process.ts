@@ -43,7 +43,8 @@ export class PartProcess {
       STACK_INTERNAL_ADMIN_KEY: this.config.STACK_INTERNAL_ADMIN_KEY,
       METRICS_PORT: '0',
       PGAPPNAME: this.applicationName,
-      STACK_SYNC_QUIET: '1',
+      // Info lines too when the test run asks for them (diagnosing a failure), else warnings only.
+      STACK_SYNC_QUIET: process.env.STACK_SYNC_PART_LOGS === 'info' ? '0' : '1',
     };
     const child = spawn(process.execPath, [...this.nodeOptions, '--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => {
