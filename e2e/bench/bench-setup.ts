@@ -54,6 +54,8 @@ export async function benchSetup(overrides: Record<string, string> = {}): Promis
     SINK_GROUP_PREFIX: `bench.${name}`,
     SINK_CONFIG_POLL_MS: '300',
     SINK_SESSION_TIMEOUT_MS: '3000',
+    // The test profile's external cluster is on loopback, which a sink refuses unless allowed.
+    SINK_ALLOWED_TARGETS: services.env.SINK_ALLOWED_TARGETS!,
     ...overrides,
   });
   const internal = new pg.Pool({ connectionString: internalUrl, max: 8 });
