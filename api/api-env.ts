@@ -49,6 +49,8 @@ export interface ApiDependencies {
   targetAddressPolicy(): Promise<TargetAddressPolicy>;
   /** A sink's report older than this means no sink process serves that database now, in ms. */
   sinkStatusStaleAfterMs: number;
+  /** The cdc reader's replication slot (CDC_SLOT), for the status API's global figures. */
+  cdcSlot: string;
 }
 
 /** The project a request is authenticated for. */
@@ -70,5 +72,7 @@ export interface ApiEnv {
     deps: ApiDependencies;
     project: RequestProject;
     user: CurrentUser;
+    /** On operator routes: who called (api/operator-auth.ts). */
+    operator: 'project-admin' | 'internal-admin';
   };
 }

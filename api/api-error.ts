@@ -83,6 +83,12 @@ export const knownErrors = {
     new ApiError(400, 'ANALYTICS_QUERY_TIMEOUT', `The query did not finish within ${timeoutMs} ms and was cancelled.`, { timeout_ms: timeoutMs, query_id: queryId }),
   analyticsResultTooLarge: (limit: string, queryId: string) =>
     new ApiError(400, 'ANALYTICS_RESULT_TOO_LARGE', `The result has more than ${limit}; aggregate or add a LIMIT. Nothing was returned.`, { query_id: queryId }),
+  internalAdminKeyRequired: (what: string) =>
+    new ApiError(403, 'INTERNAL_ADMIN_KEY_REQUIRED', `${what} can only be changed with the internal admin key (x-stack-internal-admin-key).`),
+  projectAdminKeyRequired: (what: string) =>
+    new ApiError(400, 'PROJECT_ADMIN_KEY_REQUIRED', `${what} needs a project: call it with the project's admin key.`),
+  externalDatabaseNotFound: (databaseId: string) =>
+    new ApiError(404, 'EXTERNAL_DATABASE_NOT_FOUND', `The project has no external database ${JSON.stringify(databaseId)}.`, { database_id: databaseId }),
   itemNotFound: () => new ApiError(404, 'ITEM_NOT_FOUND', 'No such item in this project.'),
   routeNotFound: (method: string, path: string) => new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${method} ${path}.`),
 } as const;

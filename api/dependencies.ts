@@ -63,5 +63,6 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDepe
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
     // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.
     sinkStatusStaleAfterMs: Math.max(10_000, 5 * config.SINK_CONFIG_POLL_MS),
+    cdcSlot: config.CDC_SLOT,
   };
 }

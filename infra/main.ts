@@ -111,6 +111,7 @@ async function startCdcOrReport(config: EnvConfig, registry: Registry, health: C
   };
   try {
     const cdc = await startCdc(config, registry);
+    health.pausedWhen(() => cdc.reader.paused);
     cdc.reader.done.catch(report);
     return cdc;
   } catch (error: unknown) {
