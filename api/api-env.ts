@@ -9,6 +9,7 @@ import type { RateLimiter } from './auth/rate-limiter';
 import type { SigningKeys } from './auth/signing-keys';
 import type { TrustFunction } from './auth/trusted-proxy';
 import type { CompiledRuleCache } from './sign-up-rules/compiled-rule-cache';
+import type { SnapshotProgress } from '../cdc/snapshot-progress';
 
 export type AccessType = 'client' | 'server' | 'admin';
 
@@ -43,8 +44,10 @@ export interface ApiDependencies {
   signUpRules: CompiledRuleCache;
   /** Runs admins' analytics queries on connections of its own; `close()` it with the API. */
   analytics: AnalyticsQueryRunner;
-  /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
-  requestSnapshot(tenancyId: string): Promise<string>;
+  /** Asks the cdc reader for a snapshot of one tenancy, or of all (null) (re-publishes their rows as `r` events); returns the request id. */
+  requestSnapshot(tenancyId: string | null): Promise<string>;
+  /** How far a snapshot request got, in rows (undefined: no such request). */
+  snapshotProgress(id: string): Promise<SnapshotProgress | undefined>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */
   targetAddressPolicy(): Promise<TargetAddressPolicy>;
   /** A sink's report older than this means no sink process serves that database now, in ms. */

@@ -8,7 +8,7 @@ import { createContactChannelBody, updateContactChannelBody } from './routes/con
 import { configUpdateBody } from './routes/project-config';
 import { createProjectBody } from './routes/projects';
 import { evaluateSignUpRulesBody } from './routes/sign-up-rules';
-import { syncStatusQuery } from './routes/sync-status';
+import { resnapshotBody, syncStatusQuery } from './routes/sync-status';
 import { fuseboxUpdateBody } from '../schema/fusebox';
 import { emptyBody } from './parse-body';
 import { createUserBody, listUsersQuery, updateOwnUserBody, updateUserBody } from './routes/user-body';
@@ -44,7 +44,8 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'post', path: '/internal/db-sync/external-databases/{databaseId}/resume', summary: 'Resume one external database (it catches up from its position)', access: ['admin'], body: emptyBody },
   { method: 'post', path: '/internal/db-sync/external-databases/{databaseId}/rebuild', summary: 'Empty one external database’s mapped tables and refill them from the topic and a re-snapshot', access: ['admin'], body: emptyBody },
   { method: 'get', path: '/internal/db-sync/external-databases/{databaseId}/rebuild', summary: 'Progress of the latest rebuild of one external database', access: ['admin'] },
-  { method: 'post', path: '/internal/db-sync/resnapshot', summary: 'Re-publish the tenancy’s rows (snapshot) to its topic while streaming goes on', access: ['admin'], body: emptyBody },
+  { method: 'post', path: '/internal/db-sync/resnapshot', summary: 'Re-publish the tenancy’s rows (snapshot) to its topic while streaming goes on (the internal admin key: any tenancy, or all)', access: ['admin'], body: resnapshotBody },
+  { method: 'get', path: '/internal/db-sync/resnapshot/{snapshotId}', summary: 'Progress of a snapshot request, in rows', access: ['admin'] },
   { method: 'get', path: '/internal/sign-up-rules-stats', summary: 'Sign-up rule triggers per rule and UTC hour, last 48 hours', access: ['admin'] },
   { method: 'post', path: '/internal/sign-up-rules/evaluate', summary: 'Dry run: what the sign-up rules (saved or a draft) decide for a hypothetical sign-up, rule by rule', access: ['admin'], body: evaluateSignUpRulesBody },
   { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },

@@ -11,6 +11,10 @@ import { describeLocalServices, upLocalServices } from './local-services';
 import { localUrl } from './runtime/local-url';
 import { serveMetrics } from './runtime/metrics-server';
 import { errorMessage, UnrecoverableError } from './runtime/errors';
+import { logger } from './runtime/log';
+import path from 'node:path';
+
+const log = logger('start');
 
 type Part = 'all' | 'api' | 'cdc' | 'sink';
 
@@ -29,7 +33,7 @@ async function main(part: Part): Promise<void> {
   const local = usesLocalServices(process.env);
   const services = describeLocalServices();
   if (local) {
-    console.log('[start] no DATABASE_URL / KAFKA_BROKERS set: starting the local services (npm run infra:up)…');
+    log.info('no DATABASE_URL / KAFKA_BROKERS set: starting the local services (npm run infra:up)');
     await upLocalServices(services);
   }
   const config: EnvConfig = loadConfig({ ...(local ? services.env : {}), ...process.env });
@@ -53,35 +57,36 @@ async function main(part: Part): Promise<void> {
     };
   });
 
-  console.log(`[start] ${part} running; metrics on ${localUrl(config.LISTEN_HOST, config.METRICS_PORT)}/metrics${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`);
-  if (api) console.log(`[start] API on ${api.url}/api/v1`);
+  log.info('running', { part, metrics: `${localUrl(config.LISTEN_HOST, config.METRICS_PORT)}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined, ...(api ? { api: `${api.url}/api/v1` } : {}) });
   if (api && part === 'all' && local) {
     const demo = await ensureDemoProject(api.app, {
       dataDir: services.settings.dataDir,
       internalAdminKey: config.STACK_INTERNAL_ADMIN_KEY,
       externalAdminUrl: services.env.EXTERNAL_DATABASE_ADMIN_URL!,
     });
-    console.log(`
-[start] a ready-made project whose users sync to the external database ${demo.external_database_url}
-  project id:        ${demo.id}
-  secret server key: ${demo.secret_server_key}
-  admin key:         ${demo.super_secret_admin_key}
-
+    const keysFile = path.join(services.settings.dataDir, 'demo-project.json');
+    log.info('a ready-made project syncs its users to the local external database; its keys are in the data directory', { projectId: demo.id, keysFile });
+    // Help for a person at a terminal, never in a log stream; keys are read from the file, not printed.
+    if (process.stdout.isTTY) {
+      const field = (name: string) => `$(node -p "require('${keysFile}').${name}")`;
+      console.log(`
 Try it:
   curl -s -X POST ${api.url}/api/v1/users \\
     -H 'content-type: application/json' \\
     -H 'x-stack-project-id: ${demo.id}' -H 'x-stack-access-type: server' \\
-    -H 'x-stack-secret-server-key: ${demo.secret_server_key}' \\
+    -H "x-stack-secret-server-key: ${field('secret_server_key')}" \\
     -d '{"primary_email":"ada@example.com","display_name":"Ada"}'
-  psql '${demo.external_database_url}' -c 'SELECT id, display_name, primary_email FROM users'
+  psql "${field('external_database_url')}" -c 'SELECT id, display_name, primary_email FROM users'
+  STACK_PROJECT_ID=${demo.id} STACK_SUPER_SECRET_ADMIN_KEY="${field('super_secret_admin_key')}" npm run ops -- status
 `);
+    }
   }
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    console.log(`[start] ${signal}: stopping`);
+    log.info('stopping', { signal });
     await api?.stop();
     await sink?.stop();
     await cdc?.stop();
@@ -106,7 +111,7 @@ function healthPool(databaseUrl: string): pg.Pool {
  */
 async function startCdcOrReport(config: EnvConfig, registry: Registry, health: CdcHealthMonitor): Promise<RunningCdc | undefined> {
   const report = (error: unknown): void => {
-    console.error(`[start] cdc stopped: ${errorMessage(error)}`);
+    log.error('cdc stopped', { error: errorMessage(error) });
     health.failed(error);
   };
   try {
@@ -122,6 +127,6 @@ async function startCdcOrReport(config: EnvConfig, registry: Registry, health: C
 }
 
 main(partOf(process.argv[2])).catch((error: unknown) => {
-  console.error(`[start] ${errorMessage(error)}`);
+  log.error('could not start', { error: errorMessage(error) });
   process.exit(1);
 });

@@ -12,13 +12,17 @@ import { databaseStatusView, type RebuildRow, type SinkReport } from '../db-sync
 import { connectionView } from '../external-database-view';
 import { loadProjectConfig } from '../project-config-store';
 import type { ApiEnv, Database } from '../api-env';
-import { emptyBody, parseBody } from '../parse-body';
-import { requireAccess } from '../project-auth';
+import { parseBody } from '../parse-body';
 import { requireProjectAdminOrInternalKey } from '../operator-auth';
 
 export const syncStatusQuery = z.strictObject({
   /** `all`: every tenancy and the global figures (internal admin key only). */
   scope: z.enum(['project', 'all']).optional(),
+});
+
+export const resnapshotBody = z.strictObject({
+  /** With the internal admin key: the tenancy to re-snapshot, or `all`. A project's admin key re-snapshots its own. */
+  tenancy_id: z.union([z.uuid(), z.literal('all')]).optional(),
 });
 
 /** The slot's figures are skipped rather than waited for past this: the status answers within a second. */
@@ -104,12 +108,36 @@ async function readerFigures(db: Database, slot: string, fusebox: FuseboxState) 
  * slow it down.
  */
 export const syncStatusRoutes = new Hono<ApiEnv>()
-  .post('/internal/db-sync/resnapshot', requireAccess('admin'), async (c) => {
-    await parseBody(c, emptyBody);
+  .post('/internal/db-sync/resnapshot', requireProjectAdminOrInternalKey(), async (c) => {
+    const body = await parseBody(c, resnapshotBody);
+    let tenancyId: string | null;
+    if (c.get('operator') === 'internal-admin') {
+      if (body.tenancy_id === undefined) throw knownErrors.schema('Request validation failed on body — tenancy_id: a tenancy id or "all" is required with the internal admin key', { issues: [{ path: 'tenancy_id', message: 'required' }] });
+      tenancyId = body.tenancy_id === 'all' ? null : body.tenancy_id;
+    } else {
+      tenancyId = c.get('project').tenancyId;
+      // A project re-snapshots its own tenancy only; another id is not one of its things.
+      if (body.tenancy_id !== undefined && body.tenancy_id !== tenancyId) throw knownErrors.itemNotFound();
+    }
     // The reader publishes the tenancy's rows as `r` events while streaming goes on; the sink
     // upserts them into every external database of the tenancy.
-    const id = await c.get('deps').requestSnapshot(c.get('project').tenancyId);
+    const id = await c.get('deps').requestSnapshot(tenancyId);
     return c.json({ snapshot_id: id }, 202);
+  })
+  .get('/internal/db-sync/resnapshot/:snapshotId', requireProjectAdminOrInternalKey(), async (c) => {
+    const snapshotId = c.req.param('snapshotId');
+    const progress = /^[0-9]{1,18}$/.test(snapshotId) ? await c.get('deps').snapshotProgress(snapshotId) : undefined;
+    if (!progress || (c.get('operator') === 'project-admin' && progress.tenancyId !== c.get('project').tenancyId)) throw knownErrors.itemNotFound();
+    return c.json({
+      snapshot_id: progress.id,
+      tenancy_id: progress.tenancyId,
+      state: progress.state,
+      source_table: progress.sourceTable,
+      rows_done: progress.rowsDone,
+      rows_total: progress.rowsTotal,
+      requested_at_millis: progress.requestedAt.getTime(),
+      done_at_millis: progress.doneAt?.getTime() ?? null,
+    });
   })
   .get('/internal/db-sync/status', requireProjectAdminOrInternalKey(), async (c) => {
     const parsedQuery = syncStatusQuery.safeParse(c.req.query());
