@@ -19,6 +19,8 @@ export class PartProcess {
     private readonly applicationName = `stack-sync-${part}`,
     /** Extra node options, e.g. a heap limit, as production would run the part. */
     private readonly nodeOptions: readonly string[] = [],
+    /** Environment over the defaults below (e.g. STACK_SYNC_QUIET=0 for info lines), and how much output to keep. */
+    private readonly extra: { env?: Record<string, string>; keepOutputChars?: number } = {},
   ) {}
 
   start(): void {
@@ -42,10 +44,11 @@ export class PartProcess {
       METRICS_PORT: '0',
       PGAPPNAME: this.applicationName,
       STACK_SYNC_QUIET: '1',
+      ...this.extra.env,
     };
     const child = spawn(process.execPath, [...this.nodeOptions, '--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
+      this.output = (this.output + chunk.toString()).slice(-(this.extra.keepOutputChars ?? 20_000));
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
