@@ -57,7 +57,7 @@ async function main(part: Part): Promise<void> {
     };
   });
 
-  log.info('running', { part, metrics: `${localUrl(config.LISTEN_HOST, config.METRICS_PORT)}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined, ...(api ? { api: `${api.url}/api/v1` } : {}) });
+  log.info('running', { runs: part, metrics: `${localUrl(config.LISTEN_HOST, config.METRICS_PORT)}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined, ...(api ? { api: `${api.url}/api/v1` } : {}) });
   if (api && part === 'all' && local) {
     const demo = await ensureDemoProject(api.app, {
       dataDir: services.settings.dataDir,
