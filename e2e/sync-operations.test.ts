@@ -6,6 +6,7 @@ import { changeEventSchema } from '../schema/change-event';
 import { expectConverged, actualState } from './harness/oracle';
 import { PipelineContext, pollExternal, type TestProject } from './harness/pipeline-context';
 import { TcpProxy } from './harness/tcp-proxy';
+import { compactSoon } from './harness/compaction';
 import { withClient } from './harness/test-services';
 
 interface DatabaseStatus {
@@ -240,6 +241,41 @@ describe('operating the sync', () => {
     expect((await statusOf(ctx, project, 'neighbour')).status).toBe('ok');
     const unknown = await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/nope/rebuild', {});
     expect([unknown.status, unknown.body.code]).toEqual([404, 'EXTERNAL_DATABASE_NOT_FOUND']);
+  });
+
+  // The database's stored position is older than the topic's tombstones (bob's delete is gone from
+  // the topic altogether) and rows were tampered with: a rebuild must still end equal to the source.
+  it('rebuild also repairs a database whose position the compacted topic can no longer prove', { timeout: 120_000 }, async () => {
+    await using ctx = await PipelineContext.open({ KAFKA_TOPIC_DELETE_RETENTION_MS: '1000' });
+    await ctx.startPipeline();
+    const project = await ctx.createProject();
+    const external = await ctx.createExternalDatabase();
+    await ctx.setExternalDatabases(project, { main: external });
+    const ids: Record<string, string> = {};
+    for (const name of ['ada', 'bob', 'cyd']) ids[name] = await ctx.createUser(project, { display_name: name, primary_email: `${name}@example.com` });
+    await expectConverged(ctx.internal, project.tenancyId, external);
+    await compactSoon(ctx, `${ctx.config.CDC_TOPIC_PREFIX}.${project.tenancyId}`, 1_000);
+
+    await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/main/pause', {});
+    await waitFor('the database to be paused', async () => (await statusOf(ctx, project, 'main')).state === 'paused', { timeoutMs: 10_000 });
+    await ctx.as(project, 'server', 'DELETE', `/api/v1/users/${ids.bob}`);
+    const bobKey = `ProjectUser:${project.tenancyId}:${ids.bob}`;
+    let round = 0;
+    await waitFor('compaction to remove every trace of bob', async () => {
+      await ctx.as(project, 'server', 'PATCH', `/api/v1/users/${ids.ada}`, { display_name: `ada-${round++}` });
+      const records = await ctx.readTopic(project.tenancyId, (found) => found.length > 0);
+      return records.every((record) => record.key !== bobKey);
+    }, { timeoutMs: 90_000, intervalMs: 500 });
+    await withClient(external, async (client) => {
+      await client.query(`UPDATE users SET display_name = 'edited' WHERE display_name = 'cyd'`);
+      await client.query(`INSERT INTO users (id, signed_up_at, display_name) VALUES (gen_random_uuid(), now(), 'foreign')`);
+    });
+
+    expect((await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/main/rebuild', {})).status).toBe(202);
+    await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/main/resume', {});
+    await waitFor('the rebuild to finish', async () => (await statusOf(ctx, project, 'main')).rebuild?.state === 'done', { timeoutMs: 30_000 });
+    const state = await expectConverged(ctx.internal, project.tenancyId, external);
+    expect(state.users.map((user) => user.display_name).sort()).toEqual([`ada-${round - 1}`, 'cyd']);
   });
 
   it('answers the status within a second while an external database hangs, and never shows a password', async () => {

@@ -301,8 +301,9 @@ export class SinkSupervisor extends Service {
         }
         continue;
       }
-      // Not served here (another process's, or not assigned yet): left for its owner.
-      if (!running) continue;
+      // Not served here (another process's, or not assigned yet): left for its owner. A paused
+      // database is rebuilt once resumed: emptying it now would leave it empty while paused.
+      if (!running || running.sync.paused) continue;
       const topic = running.lane.topic;
       const { end } = await this.options.history.bounds(topic);
       const claimed = await internal.query(`UPDATE "SinkRebuild" SET state = 'running', "recordsDone" = 0, "recordsTotal" = $2 WHERE id = $1 AND state = $3`, [
