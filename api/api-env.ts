@@ -10,6 +10,7 @@ import type { SigningKeys } from './auth/signing-keys';
 import type { TrustFunction } from './auth/trusted-proxy';
 import type { PaymentProcessor } from './payments/payment-processor';
 import type { CompiledRuleCache } from './sign-up-rules/compiled-rule-cache';
+import type { SnapshotProgress } from '../cdc/snapshot-progress';
 
 export type AccessType = 'client' | 'server' | 'admin';
 
@@ -46,12 +47,16 @@ export interface ApiDependencies {
   analytics: AnalyticsQueryRunner;
   /** Charges and refunds purchases (the built-in test processor); `close()` it with the API. */
   paymentProcessor: PaymentProcessor;
-  /** Asks the cdc reader for a snapshot of one tenancy (re-publishes its rows as `r` events); returns the request id. */
-  requestSnapshot(tenancyId: string): Promise<string>;
+  /** Asks the cdc reader for a snapshot of one tenancy, or of all (null) (re-publishes their rows as `r` events); returns the request id. */
+  requestSnapshot(tenancyId: string | null): Promise<string>;
+  /** How far a snapshot request got, in rows (undefined: no such request). */
+  snapshotProgress(id: string): Promise<SnapshotProgress | undefined>;
   /** Where tenants' external databases may be (the sink's own rule, checked again when a config is saved). */
   targetAddressPolicy(): Promise<TargetAddressPolicy>;
   /** A sink's report older than this means no sink process serves that database now, in ms. */
   sinkStatusStaleAfterMs: number;
+  /** The cdc reader's replication slot (CDC_SLOT), for the status API's global figures. */
+  cdcSlot: string;
 }
 
 /** The project a request is authenticated for. */
@@ -73,5 +78,7 @@ export interface ApiEnv {
     deps: ApiDependencies;
     project: RequestProject;
     user: CurrentUser;
+    /** On operator routes: who called (api/operator-auth.ts). */
+    operator: 'project-admin' | 'internal-admin';
   };
 }

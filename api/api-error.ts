@@ -102,6 +102,12 @@ export const knownErrors = {
   paymentProcessorUnavailable: () =>
     new ApiError(503, 'PAYMENT_PROCESSOR_UNAVAILABLE', 'The payment processor did not answer; nothing was recorded. Retry the same request: it will not be carried out twice.'),
   paymentProcessorRefused: (reason: string) => new ApiError(502, 'PAYMENT_PROCESSOR_REFUSED', `The payment processor refused the request: ${reason}.`),
+  internalAdminKeyRequired: (what: string) =>
+    new ApiError(403, 'INTERNAL_ADMIN_KEY_REQUIRED', `${what} can only be changed with the internal admin key (x-stack-internal-admin-key).`),
+  projectAdminKeyRequired: (what: string) =>
+    new ApiError(400, 'PROJECT_ADMIN_KEY_REQUIRED', `${what} needs a project: call it with the project's admin key.`),
+  externalDatabaseNotFound: (databaseId: string) =>
+    new ApiError(404, 'EXTERNAL_DATABASE_NOT_FOUND', `The project has no external database ${JSON.stringify(databaseId)}.`, { database_id: databaseId }),
   itemNotFound: () => new ApiError(404, 'ITEM_NOT_FOUND', 'No such item in this project.'),
   databaseUnavailable: () =>
     new ApiError(503, 'DATABASE_UNAVAILABLE', 'The service’s database is unavailable for a moment; retry shortly.', undefined, { 'retry-after': '5' }),

@@ -21,6 +21,7 @@ import { jwksRoutes } from './routes/jwks';
 import { projectConfigRoutes } from './routes/project-config';
 import { projectRoutes } from './routes/projects';
 import { signUpRuleRoutes } from './routes/sign-up-rules';
+import { syncOperationRoutes } from './routes/sync-operations';
 import { syncStatusRoutes } from './routes/sync-status';
 import { teamRoutes } from './routes/teams';
 import { currentUserRoutes } from './routes/users-me';
@@ -38,6 +39,7 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
     .route('/', projectRoutes)
     .route('/', projectConfigRoutes)
     .route('/', syncStatusRoutes)
+    .route('/', syncOperationRoutes)
     .route('/', signUpRuleRoutes)
     .route('/', emailRoutes)
     .route('/', analyticsRoutes)

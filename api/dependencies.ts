@@ -5,6 +5,7 @@ import { SecretBox } from '../schema/secret-box';
 import * as authTables from '../schema/auth-tables';
 import * as tables from '../schema/tables';
 import { requestSnapshot } from '../cdc/snapshotter';
+import { snapshotProgress } from '../cdc/snapshot-progress';
 import type { TargetAddressPolicy } from '../sinks/target-address-policy';
 import { loadTargetAddressPolicy } from '../sinks/target-resolver';
 import type { ApiDependencies } from './api-env';
@@ -63,7 +64,9 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDepe
     paymentProcessor: new PostgresTestProcessor(config.DATABASE_URL),
     targetAddressPolicy: () => (policy ??= loadTargetAddressPolicy(config)),
     requestSnapshot: (tenancyId) => requestSnapshot(pool, config.CDC_SLOT, tenancyId),
+    snapshotProgress: (id) => snapshotProgress(pool, id),
     // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.
     sinkStatusStaleAfterMs: Math.max(10_000, 5 * config.SINK_CONFIG_POLL_MS),
+    cdcSlot: config.CDC_SLOT,
   };
 }

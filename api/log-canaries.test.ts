@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PipelineContext, type TestProject } from '../e2e/harness/pipeline-context';
 import { routeCatalog, type RouteDoc } from './route-catalog';
+import { expectConverged } from '../e2e/harness/oracle';
+import { PartProcess } from '../e2e/harness/part-process';
+import { waitFor } from '../infra/wait-for';
 
 /**
  * Nothing a client sends may reach a log line (issue 11: a server error logged its SQL with every
@@ -165,3 +168,96 @@ describe('logs never carry request values', () => {
     expect(leaks.slice(0, 3)).toEqual([]);
   });
 });
+
+describe('logs never carry secrets', () => {
+  // Issue 15: a full flow through every process — API in this process, reader and sink as their own
+  // processes, as deployed — with a failing external database, pauses and a rebuild; no line of any
+  // process may hold a key, a token, a password or a connection string's password.
+  it('no key, token or password appears in any log line of any process during a full flow', async () => {
+    let logged: string[] = [];
+    const quiet = process.env.STACK_SYNC_QUIET;
+    process.env.STACK_SYNC_QUIET = '0';
+    const capture = (chunk: unknown) => {
+      logged.push(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+      return true;
+    };
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const parts: PartProcess[] = [];
+    try {
+      await using ctx = await PipelineContext.open();
+      for (const part of ['cdc', 'sink'] as const) {
+        const child = new PartProcess(part, ctx.config, `stack-sync-${part}`, [], { env: { STACK_SYNC_QUIET: '0' }, keepOutputChars: 10_000_000 });
+        child.start();
+        parts.push(child);
+      }
+      const project = await ctx.createProject();
+      const external = await ctx.createExternalDatabase();
+      const externalPassword = new URL(external).password;
+      expect(externalPassword.length).toBeGreaterThan(0);
+      // A second database with a password of its own, behind a port that refuses connections: it fails and is logged.
+      const refusing = new URL(external);
+      refusing.port = '1';
+      refusing.password = 'Refusing-Db-Secret-77';
+      await ctx.setExternalDatabases(project, { main: external, down: refusing.toString() });
+      const password = 'Correct-Horse-Battery-91';
+      const signUp = await ctx.as(project, 'client', 'POST', '/api/v1/auth/password/sign-up', { email: 'ops@example.com', password });
+      const refresh = await ctx.request('POST', '/api/v1/auth/sessions/current/refresh', {
+        body: {},
+        headers: { 'x-stack-project-id': project.id, 'x-stack-access-type': 'client', 'x-stack-publishable-client-key': project.publishableClientKey, 'x-stack-refresh-token': String(signUp.body.refresh_token) },
+      });
+      await ctx.insertUsers(project.tenancyId, 50, 'flow-');
+      await expectConverged(ctx.internal, project.tenancyId, external, 60_000);
+      await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/main/pause', {});
+      await ctx.createUser(project, { display_name: 'while paused' });
+      await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/main/resume', {});
+      await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/main/rebuild', {});
+      await waitFor('the rebuild to finish', async () => {
+        const status = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/db-sync/status');
+        return (status.body.external_databases as { id: string; rebuild: { state: string } | null }[]).some((database) => database.id === 'main' && database.rebuild?.state === 'done');
+      }, { timeoutMs: 60_000 });
+      await expectConverged(ctx.internal, project.tenancyId, external, 60_000);
+      await waitFor('the failing database to be logged', async () => parts[1]!.output.includes('SINK_TARGET_UNREACHABLE'), { timeoutMs: 20_000 });
+
+      const secrets = [
+        project.publishableClientKey,
+        project.secretServerKey,
+        project.superSecretAdminKey,
+        ctx.config.STACK_INTERNAL_ADMIN_KEY,
+        ctx.config.STACK_SECRET_KEY,
+        password,
+        String(signUp.body.access_token),
+        String(signUp.body.refresh_token),
+        String(refresh.body.access_token),
+        String(refresh.body.refresh_token),
+        externalPassword,
+        'Refusing-Db-Secret-77',
+      ];
+      for (const secret of secrets) expect(secret.length).toBeGreaterThan(8);
+      const lines = [...logged.join('').split('\n'), ...parts.flatMap((part) => part.output.split('\n'))].filter((line) => line.trim() !== '');
+      // The capture works: every process logged something.
+      expect(parts.every((part) => part.output.includes('"level"'))).toBe(true);
+      const leaks = lines.filter((line) => secrets.some((secret) => line.includes(secret)));
+      expect(leaks.slice(0, 3)).toEqual([]);
+      // One shape for every line a process logs.
+      const shapeless = parts.flatMap((part) => part.output.split('\n')).filter((line) => line.trim() !== '' && !isLogLine(line));
+      expect(shapeless.slice(0, 3)).toEqual([]);
+    } finally {
+      for (const part of parts) await part.stop();
+      vi.restoreAllMocks();
+      process.env.STACK_SYNC_QUIET = quiet;
+      logged = [];
+    }
+  });
+});
+
+function isLogLine(line: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (typeof parsed !== 'object' || parsed === null) return false;
+    const { time, level, part, message } = parsed as Record<string, unknown>;
+    return typeof time === 'string' && ['info', 'warn', 'error'].includes(String(level)) && typeof part === 'string' && typeof message === 'string';
+  } catch {
+    return false;
+  }
+}

@@ -8,6 +8,8 @@ import { createContactChannelBody, updateContactChannelBody } from './routes/con
 import { configUpdateBody } from './routes/project-config';
 import { createProjectBody } from './routes/projects';
 import { evaluateSignUpRulesBody } from './routes/sign-up-rules';
+import { resnapshotBody, syncStatusQuery } from './routes/sync-status';
+import { fuseboxUpdateBody } from '../schema/fusebox';
 import { emptyBody } from './parse-body';
 import { completeTestPurchaseBody, createPurchaseUrlBody, grantProductBody } from './routes/payments';
 import { testProcessorFaultBody } from './routes/payments-admin';
@@ -40,8 +42,15 @@ export const routeCatalog: readonly RouteDoc[] = [
   { method: 'get', path: '/internal/projects/current', summary: 'The authenticated project', access: ['admin'] },
   { method: 'get', path: '/internal/config', summary: 'Project config (secrets redacted)', access: ['admin'] },
   { method: 'patch', path: '/internal/config', summary: 'Update project config', access: ['admin'], body: configUpdateBody },
-  { method: 'get', path: '/internal/db-sync/status', summary: 'External database sync status', access: ['admin'] },
-  { method: 'post', path: '/internal/db-sync/resnapshot', summary: 'Re-publish the tenancy’s rows (snapshot) to its topic while streaming goes on', access: ['admin'], body: emptyBody },
+  { method: 'get', path: '/internal/db-sync/status', summary: 'External database sync status: lag, backlog, errors, rebuilds (the internal admin key with ?scope=all: every tenancy and global figures)', access: ['admin'], query: syncStatusQuery },
+  { method: 'get', path: '/internal/db-sync/fusebox', summary: 'Kill switches: global ones, the project’s, its databases’ (the internal admin key: every stored switch)', access: ['admin'] },
+  { method: 'post', path: '/internal/db-sync/fusebox', summary: 'Set kill switches: global ones with the internal admin key, the project’s with its admin key', access: ['admin'], body: fuseboxUpdateBody },
+  { method: 'post', path: '/internal/db-sync/external-databases/{databaseId}/pause', summary: 'Pause one external database (it keeps its position)', access: ['admin'], body: emptyBody },
+  { method: 'post', path: '/internal/db-sync/external-databases/{databaseId}/resume', summary: 'Resume one external database (it catches up from its position)', access: ['admin'], body: emptyBody },
+  { method: 'post', path: '/internal/db-sync/external-databases/{databaseId}/rebuild', summary: 'Empty one external database’s mapped tables and refill them from the topic and a re-snapshot', access: ['admin'], body: emptyBody },
+  { method: 'get', path: '/internal/db-sync/external-databases/{databaseId}/rebuild', summary: 'Progress of the latest rebuild of one external database', access: ['admin'] },
+  { method: 'post', path: '/internal/db-sync/resnapshot', summary: 'Re-publish the tenancy’s rows (snapshot) to its topic while streaming goes on (the internal admin key: any tenancy, or all)', access: ['admin'], body: resnapshotBody },
+  { method: 'get', path: '/internal/db-sync/resnapshot/{snapshotId}', summary: 'Progress of a snapshot request, in rows', access: ['admin'] },
   { method: 'get', path: '/internal/sign-up-rules-stats', summary: 'Sign-up rule triggers per rule and UTC hour, last 48 hours', access: ['admin'] },
   { method: 'post', path: '/internal/sign-up-rules/evaluate', summary: 'Dry run: what the sign-up rules (saved or a draft) decide for a hypothetical sign-up, rule by rule', access: ['admin'], body: evaluateSignUpRulesBody },
   { method: 'get', path: '/internal/emails', summary: 'Recent emails in the development outbox', access: ['admin'] },

@@ -11,9 +11,14 @@ export class CdcMetrics {
   readonly transactionsPublished: Counter;
   readonly transactionsSkipped: Counter;
   readonly reconnects: Counter;
+  readonly sourceLagSeconds: Gauge;
 
   /** `sampleSlot` runs when Prometheus scrapes (once per scrape), so an idle process issues no queries. */
-  constructor(registry: Registry, slot: string, sampleSlot: () => Promise<SlotHealth>) {
+  /**
+   * `sampleSourceLag` gives the seconds since the commit of the oldest source change not yet
+   * committed in Kafka (0: none), or undefined when it cannot tell; it runs at each scrape.
+   */
+  constructor(registry: Registry, slot: string, sampleSlot: () => Promise<SlotHealth>, sampleSourceLag: () => Promise<number | undefined> = async () => undefined) {
     // The three slot gauges are collected together: one query per scrape, shared.
     let sampling: Promise<SlotHealth | undefined> | undefined;
     const sample = (): Promise<SlotHealth | undefined> => {
@@ -74,6 +79,16 @@ export class CdcMetrics {
       name: 'cdc_transactions_already_published_total',
       help: 'Transactions the slot replayed after a restart that Kafka had already committed (skipped, not republished)',
       registers: [registry],
+    });
+    this.sourceLagSeconds = new Gauge({
+      name: 'cdc_source_lag_seconds',
+      help: 'Now minus the source commit time of the oldest committed change not yet committed in Kafka (0 when caught up); grows while the reader is down or paused',
+      registers: [registry],
+      async collect() {
+        const lag = await sampleSourceLag().catch(() => undefined);
+        if (lag === undefined) this.reset();
+        else this.set(lag);
+      },
     });
     this.reconnects = new Counter({
       name: 'cdc_replication_reconnects_total',

@@ -23,6 +23,14 @@ export interface CdcReaderOptions {
   snapshotter?: Snapshotter;
   /** Called as each transaction becomes durable in Kafka (benchmarks use it for exact percentiles). */
   onDurable?: (commitToPublishMs: number, events: number) => void;
+  /** The fusebox's `cdc_enabled`: while off, the reader does not read the slot. */
+  enabled?: ReaderSwitch;
+}
+
+/** Whether the reader may read now, and a way to hear when that changes. */
+export interface ReaderSwitch {
+  readonly enabled: boolean;
+  onChange(listener: () => void): () => void;
 }
 
 /**
@@ -35,42 +43,100 @@ export interface CdcReaderOptions {
  * `(commit_lsn, seq)` positions.)
  */
 export class CdcReader extends Service {
+  /** Commit times of transactions received but not yet committed in Kafka, by commit LSN, oldest first. */
+  readonly #unpublished = new Map<Lsn, number>();
+  #streaming = false;
+
   constructor(private readonly options: CdcReaderOptions) {
     super();
   }
 
+  /** Switched off in the fusebox: the slot is not read (Postgres keeps its WAL), nothing is published. */
+  get paused(): boolean {
+    return this.options.enabled?.enabled === false;
+  }
+
+  /** Whether this reader holds the slot and streams from it now. */
+  get streaming(): boolean {
+    return this.#streaming;
+  }
+
+  /** Commit time of the oldest transaction received and not yet committed in Kafka, in ms. */
+  get oldestUnpublishedCommitMs(): number | undefined {
+    return this.#unpublished.values().next().value;
+  }
+
   protected async run(signal: AbortSignal): Promise<void> {
     for (let attempt = 0; !signal.aborted; attempt++) {
+      if (this.paused) {
+        log.info('reader paused by the fusebox: the slot is not read, its WAL is kept');
+        await this.#whileSwitchedOff(signal);
+        if (signal.aborted) return;
+        log.info('reader resumed by the fusebox');
+      }
+      // Ends the stream when the fusebox switches the reader off; the slot stays where it was confirmed.
+      const session = new AbortController();
+      const endSession = () => session.abort();
+      signal.addEventListener('abort', endSession, { once: true });
+      const unsubscribe = this.options.enabled?.onChange(() => {
+        if (this.paused) session.abort();
+      });
       try {
         // A fresh pipeline per stream: after a failure nothing queued behind it may be sent.
-        const session = new PublishSession(this.options.publisher);
+        const publishing = new PublishSession(this.options.publisher);
         // Snapshots run only while this session streams (their chunks wait for the stream's HIGH
         // watermarks), and only once it holds the slot: a standby must not read chunks.
         const snapshots = new AbortController();
         const stopSnapshots = () => snapshots.abort();
-        signal.addEventListener('abort', stopSnapshots, { once: true });
+        session.signal.addEventListener('abort', stopSnapshots, { once: true });
         let snapshotting: Promise<void> | undefined;
         const startSnapshots = () => {
           snapshotting ??= this.options.snapshotter?.run(snapshots.signal).catch(() => undefined);
         };
         try {
-          await this.options.source.stream((segment) => this.#publish(session, segment), signal, startSnapshots);
+          await this.options.source.stream((segment) => this.#publish(publishing, segment), session.signal, () => {
+            this.#streaming = true;
+            startSnapshots();
+          });
         } finally {
+          this.#streaming = false;
+          this.#unpublished.clear();
           snapshots.abort();
-          signal.removeEventListener('abort', stopSnapshots);
+          session.signal.removeEventListener('abort', stopSnapshots);
           await snapshotting;
           await this.options.publisher.close();
         }
         attempt = -1;
       } catch (error: unknown) {
-        if (signal.aborted || isAbortError(error)) return;
+        if (signal.aborted) return;
+        if (isAbortError(error) && this.paused) continue;
+        if (isAbortError(error)) return;
         if (error instanceof UnrecoverableError) throw error;
         this.options.metrics.reconnects.inc();
         const waitMs = backoffMs(attempt);
         log.warn('replication stream failed; reconnecting', { error: errorMessage(error), retryInMs: waitMs });
         await sleep(waitMs, signal).catch(() => undefined);
+      } finally {
+        signal.removeEventListener('abort', endSession);
+        unsubscribe?.();
       }
     }
+  }
+
+  /** Waits until the fusebox switches the reader on again (or shutdown). */
+  async #whileSwitchedOff(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        unsubscribe?.();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const unsubscribe = this.options.enabled?.onChange(() => {
+        if (!this.paused) done();
+      });
+      signal.addEventListener('abort', done, { once: true });
+      if (!this.paused) done();
+    });
   }
 
   async #publish(session: PublishSession, segment: SourceSegment): Promise<TransactionReceipt> {
@@ -78,6 +144,9 @@ export class CdcReader extends Service {
     const transaction = session.transactionOf(segment, this.options.topicPrefix, this.options.eventFormat);
     const ends = segment.commitEndLsn !== undefined;
     if (ends) session.endTransaction();
+    if (!this.#unpublished.has(segment.commitLsn)) this.#unpublished.set(segment.commitLsn, segment.commitTimeMs);
+    const { commitLsn } = segment;
+    const unpublished = this.#unpublished;
     const records = transaction.builder.records(segment.changes);
     const chunks = this.#snapshotChunks(session, segment, transaction.builder, records);
     // Decided at the transaction's first records (its commit LSN is known from BEGIN on).
@@ -85,6 +154,7 @@ export class CdcReader extends Service {
     if (transaction.skip === true) {
       // Kafka committed it before the last crash; only the slot's confirmation was lost.
       if (ends) metrics.transactionsSkipped.inc();
+      if (ends) unpublished.delete(commitLsn);
       for (const chunk of chunks) chunk.failed(new Error('snapshot chunk met an already published watermark'));
       return { durable: Promise.resolve() };
     }
@@ -104,6 +174,7 @@ export class CdcReader extends Service {
     const { commitTimeMs } = segment;
     receipt.durable.then(
       () => {
+        if (ends) unpublished.delete(commitLsn);
         for (const chunk of chunks) chunk.published();
         for (const { table, op, count } of published.values()) metrics.eventsPublished.inc({ table, op }, count);
         if (!ends) return;

@@ -60,15 +60,19 @@ export async function readSlotHealth(db: pg.Pool, slot: string): Promise<SlotHea
 }
 
 export interface CdcHealth {
-  /** `ok`: streaming on a healthy slot; `degraded`: the slot is at risk; `failing`: not publishing. */
-  status: 'ok' | 'degraded' | 'failing';
-  reader: { state: 'running' | 'stopped'; error?: { code: string; message: string } };
+  /**
+   * `ok`: streaming on a healthy slot; `degraded`: the slot is at risk; `paused`: switched off in
+   * the fusebox on purpose (the slot keeps its WAL; not a failure); `failing`: not publishing.
+   */
+  status: 'ok' | 'degraded' | 'paused' | 'failing';
+  reader: { state: 'running' | 'paused' | 'stopped'; error?: { code: string; message: string } };
   slot: SlotHealth | { slot: string; error: string };
 }
 
 /** The cdc part's `/health`: the reader's state and its slot's, read when asked. */
 export class CdcHealthMonitor {
   #failure: unknown;
+  #paused: () => boolean = () => false;
 
   constructor(
     private readonly db: pg.Pool,
@@ -80,11 +84,17 @@ export class CdcHealthMonitor {
     this.#failure = error;
   }
 
+  /** Where to ask whether the reader is switched off in the fusebox. */
+  pausedWhen(paused: () => boolean): void {
+    this.#paused = paused;
+  }
+
   async report(): Promise<CdcHealth> {
     const failure = this.#failure;
+    const paused = failure === undefined && this.#paused();
     const reader: CdcHealth['reader'] =
       failure === undefined
-        ? { state: 'running' }
+        ? { state: paused ? 'paused' : 'running' }
         : { state: 'stopped', error: { code: failure instanceof SyncError ? failure.code : 'CDC_FAILED', message: errorMessage(failure) } };
     let slot: CdcHealth['slot'];
     try {
@@ -93,7 +103,8 @@ export class CdcHealthMonitor {
       slot = { slot: this.slot, error: errorMessage(error) };
     }
     const condition = 'condition' in slot ? slot.condition : undefined;
-    const status = failure !== undefined || condition === 'lost' || condition === 'missing' || condition === undefined ? 'failing' : condition === 'at_risk' ? 'degraded' : 'ok';
+    const status =
+      failure !== undefined || condition === 'lost' || condition === 'missing' || condition === undefined ? 'failing' : paused ? 'paused' : condition === 'at_risk' ? 'degraded' : 'ok';
     return { status, reader, slot };
   }
 }

@@ -10,6 +10,8 @@ import { CdcReader } from './reader';
 import { readSlotHealth } from './slot-health';
 import { Snapshotter } from './snapshotter';
 import { TenantTopics } from './tenant-topics';
+import { FuseboxPoller } from '../infra/runtime/fusebox-poller';
+import { oldestUnpublishedCommitMs } from './source-lag';
 
 export type CdcConfig = Pick<
   EnvConfig,
@@ -18,6 +20,8 @@ export type CdcConfig = Pick<
 
 export interface RunningCdc {
   reader: CdcReader;
+  /** The kill switches this reader obeys (`cdc_enabled`). */
+  fusebox: FuseboxPoller;
   stop(): Promise<void>;
 }
 
@@ -51,24 +55,57 @@ export async function startCdc(
   // so they sample through a pool of their own that such a failure leaves open.
   const slotPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
   slotPool.on('error', () => undefined);
-  const metrics = new CdcMetrics(registry, config.CDC_SLOT, () => readSlotHealth(slotPool, config.CDC_SLOT));
+  let reader: CdcReader | undefined;
+  const metrics = new CdcMetrics(
+    registry,
+    config.CDC_SLOT,
+    () => readSlotHealth(slotPool, config.CDC_SLOT),
+    () => sourceLagSeconds(slotPool, config, reader),
+  );
+  const fuseboxPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 5_000 });
+  fuseboxPool.on('error', () => undefined);
+  const fusebox = new FuseboxPoller(fuseboxPool);
   try {
     await source.prepare();
+    // Read before the reader starts: a restarted reader that was switched off stays off.
+    await fusebox.refresh();
   } catch (error: unknown) {
     // Nothing may outlive a failed start: close what was opened above.
-    await Promise.allSettled([admin.disconnect(), source.close()]);
+    await Promise.allSettled([admin.disconnect(), source.close(), fuseboxPool.end()]);
     throw error;
   }
+  fusebox.start();
+  const enabled = { get enabled() { return fusebox.state.cdcEnabled; }, onChange: (listener: () => void) => fusebox.onChange(listener) };
   const topics = new TenantTopics(admin, config.KAFKA_TOPIC_REPLICATION_FACTOR, config.KAFKA_TOPIC_DELETE_RETENTION_MS);
   const publisher = new KafkaPublisher(kafka, admin, topics, positionRecord(config.CDC_TOPIC_PREFIX, config.CDC_SLOT), config.CDC_EVENT_FORMAT);
   const snapshotter = new Snapshotter(source.catalog, config.CDC_SLOT, config.CDC_SNAPSHOT_CHUNK_ROWS, observe?.afterSnapshotRead);
-  const reader = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, eventFormat: config.CDC_EVENT_FORMAT, metrics, snapshotter, onDurable: observe?.onDurable }).start();
+  const running = new CdcReader({ source, publisher, topicPrefix: config.CDC_TOPIC_PREFIX, eventFormat: config.CDC_EVENT_FORMAT, metrics, snapshotter, onDurable: observe?.onDurable, enabled }).start();
+  reader = running;
 
   return {
-    reader,
+    reader: running,
+    fusebox,
     async stop() {
-      await reader.stop();
-      await Promise.allSettled([publisher.close(), admin.disconnect(), source.close(), slotPool.end()]);
+      await running.stop();
+      await fusebox.stop();
+      await Promise.allSettled([publisher.close(), admin.disconnect(), source.close(), slotPool.end(), fuseboxPool.end()]);
     },
   };
+}
+
+/**
+ * The reader's lag: from what it holds unpublished while it streams; otherwise (paused, failed,
+ * waiting as a standby… ) from the slot itself, whose oldest change it reads without consuming —
+ * unless another process streams the slot, which then reports it.
+ */
+export async function sourceLagSeconds(pool: pg.Pool, config: Pick<CdcConfig, 'CDC_SLOT' | 'CDC_PUBLICATION'>, reader: CdcReader | undefined): Promise<number | undefined> {
+  const now = Date.now();
+  if (reader?.streaming) {
+    const oldest = reader.oldestUnpublishedCommitMs;
+    return oldest === undefined ? 0 : Math.max(0, now - oldest) / 1000;
+  }
+  const active = await pool.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [config.CDC_SLOT]);
+  if (active.rows[0]?.active !== false) return undefined;
+  const oldest = await oldestUnpublishedCommitMs(pool, config.CDC_SLOT, config.CDC_PUBLICATION);
+  return oldest === undefined ? 0 : Math.max(0, now - oldest) / 1000;
 }

@@ -4,7 +4,7 @@ import { waitFor } from '../infra/wait-for';
 import { expectConverged } from './harness/oracle';
 import { PartProcess } from './harness/part-process';
 import { PipelineContext, pollExternal } from './harness/pipeline-context';
-import { PrivateBroker } from './harness/private-broker';
+import { PrivateBroker, unusedPort } from './harness/private-broker';
 import { SeededRandom } from './harness/seeded-random';
 import { ownSecrets } from './harness/test-services';
 import { expectExactlyOnceInOrder, readAll } from './harness/topic-audit';
@@ -37,8 +37,8 @@ describe('the Kafka broker dies under load', () => {
       (await ctx.internal.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [ctx.name, target])).rows[0]?.ok === true;
     const currentLsn = async () => (await ctx.internal.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
 
-    const cdc = new PartProcess('cdc', ctx.config);
-    const sink = new PartProcess('sink', ctx.config);
+    const cdc = new PartProcess('cdc', ctx.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
+    const sink = new PartProcess('sink', ctx.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
     const random = new SeededRandom(20_261_201);
     const workload = new UserWorkload(ctx.internal, tenancyIds, random);
     let running = true;

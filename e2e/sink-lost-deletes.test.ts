@@ -1,7 +1,6 @@
-import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { kafkaClient } from '../infra/runtime/kafka-client';
 import { waitFor } from '../infra/wait-for';
+import { compactSoon } from './harness/compaction';
 import { expectConverged } from './harness/oracle';
 import { PipelineContext, pollExternal } from './harness/pipeline-context';
 import { TcpProxy } from './harness/tcp-proxy';
@@ -12,36 +11,6 @@ type UserRow = {
 };
 
 const usersSql = 'SELECT display_name FROM users ORDER BY display_name';
-
-/** Lets the broker compact a topic within seconds instead of days. */
-async function compactSoon(ctx: PipelineContext, topic: string, deleteRetentionMs: number): Promise<void> {
-  const admin = kafkaClient(ctx.config.KAFKA_BROKERS, `${ctx.name}-compaction`).admin();
-  await admin.connect();
-  try {
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configEntries: [{ name: 'log.cleaner.backoff.ms', value: '500' }] }],
-    });
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [
-        {
-          type: ConfigResourceTypes.TOPIC,
-          name: topic,
-          configEntries: [
-            { name: 'cleanup.policy', value: 'compact' },
-            { name: 'delete.retention.ms', value: String(deleteRetentionMs) },
-            { name: 'segment.ms', value: '100' },
-            { name: 'min.cleanable.dirty.ratio', value: '0.01' },
-            { name: 'min.compaction.lag.ms', value: '0' },
-          ],
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /**
  * Three users synced into a database behind a proxy; the proxy is cut, bob is deleted, and writes

@@ -4,7 +4,7 @@ import { expectConverged } from './harness/oracle';
 import { PartProcess } from './harness/part-process';
 import { PipelineContext } from './harness/pipeline-context';
 import { ownSecrets } from './harness/test-services';
-import { PrivateBroker } from './harness/private-broker';
+import { PrivateBroker, unusedPort } from './harness/private-broker';
 
 interface Health {
   status: string;
@@ -23,8 +23,8 @@ describe('starting before the dependencies are ready', () => {
   it('cdc and sink started with the broker down wait for it (health: starting), and a change written meanwhile arrives', { timeout: 240_000 }, async () => {
     await using broker = await PrivateBroker.create();
     const ctx = await PipelineContext.open({ KAFKA_BROKERS: broker.brokers, ...ownSecrets() });
-    const cdc = new PartProcess('cdc', ctx.config);
-    const sink = new PartProcess('sink', ctx.config);
+    const cdc = new PartProcess('cdc', ctx.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
+    const sink = new PartProcess('sink', ctx.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
     try {
       const project = await ctx.createProject();
       const external = await ctx.createExternalDatabase();

@@ -13,7 +13,11 @@ import { localUrl } from './runtime/local-url';
 import { serveMetrics } from './runtime/metrics-server';
 import { errorMessage, UnrecoverableError } from './runtime/errors';
 import { KafkaProbe } from './runtime/kafka-probe';
+import { logger } from './runtime/log';
 import { StartupProgress, untilStarted } from './runtime/startup';
+import path from 'node:path';
+
+const log = logger('start');
 
 type Part = 'all' | 'api' | 'cdc' | 'sink';
 
@@ -32,7 +36,7 @@ async function main(part: Part): Promise<void> {
   const local = usesLocalServices(process.env);
   const services = describeLocalServices();
   if (local) {
-    console.log('[start] no DATABASE_URL / KAFKA_BROKERS set: starting the local services (npm run infra:up)…');
+    log.info('no DATABASE_URL / KAFKA_BROKERS set: starting the local services (npm run infra:up)');
     await upLocalServices(services);
   }
   const config: EnvConfig = loadConfig({ ...(local ? services.env : {}), ...process.env });
@@ -69,12 +73,12 @@ async function main(part: Part): Promise<void> {
     };
   });
   const metricsUrl = localUrl(config.LISTEN_HOST, boundPort(metricsServer, config.METRICS_PORT));
-  console.log(`[start] ${part}: /health and /metrics on ${metricsUrl}${config.METRICS_TOKEN ? ' (bearer METRICS_TOKEN)' : ''}`);
+  log.info('serving /health and /metrics', { runs: part, metrics: `${metricsUrl}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined });
 
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping.signal.aborted) return;
     stopping.abort();
-    console.log(`[start] ${signal}: stopping`);
+    log.info('stopping', { signal });
     await api?.stop();
     await sink?.stop();
     await cdc?.stop();
@@ -101,28 +105,29 @@ async function main(part: Part): Promise<void> {
   }
   startup.running();
 
-  console.log(`[start] ${part} running`);
-  if (api) console.log(`[start] API on ${api.url}/api/v1`);
+  log.info('running', { runs: part, metrics: `${metricsUrl}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined, ...(api ? { api: `${api.url}/api/v1` } : {}) });
   if (api && part === 'all' && local) {
     const demo = await ensureDemoProject(api.app, {
       dataDir: services.settings.dataDir,
       internalAdminKey: config.STACK_INTERNAL_ADMIN_KEY,
       externalAdminUrl: services.env.EXTERNAL_DATABASE_ADMIN_URL!,
     });
-    console.log(`
-[start] a ready-made project whose users sync to the external database ${demo.external_database_url}
-  project id:        ${demo.id}
-  secret server key: ${demo.secret_server_key}
-  admin key:         ${demo.super_secret_admin_key}
-
+    const keysFile = path.join(services.settings.dataDir, 'demo-project.json');
+    log.info('a ready-made project syncs its users to the local external database; its keys are in the data directory', { projectId: demo.id, keysFile });
+    // Help for a person at a terminal, never in a log stream; keys are read from the file, not printed.
+    if (process.stdout.isTTY) {
+      const field = (name: string) => `$(node -p "require('${keysFile}').${name}")`;
+      console.log(`
 Try it:
   curl -s -X POST ${api.url}/api/v1/users \\
     -H 'content-type: application/json' \\
     -H 'x-stack-project-id: ${demo.id}' -H 'x-stack-access-type: server' \\
-    -H 'x-stack-secret-server-key: ${demo.secret_server_key}' \\
+    -H "x-stack-secret-server-key: ${field('secret_server_key')}" \\
     -d '{"primary_email":"ada@example.com","display_name":"Ada"}'
-  psql '${demo.external_database_url}' -c 'SELECT id, display_name, primary_email FROM users'
+  psql "${field('external_database_url')}" -c 'SELECT id, display_name, primary_email FROM users'
+  STACK_PROJECT_ID=${demo.id} STACK_SUPER_SECRET_ADMIN_KEY="${field('super_secret_admin_key')}" npm run ops -- status
 `);
+    }
   }
 }
 
@@ -154,7 +159,7 @@ function boundPort(server: ServerType, configured: number): number {
  */
 async function startCdcOrReport(config: EnvConfig, registries: Registry[], health: CdcHealthMonitor, startup: StartupProgress, signal: AbortSignal): Promise<RunningCdc | undefined> {
   const report = (error: unknown): void => {
-    console.error(`[start] cdc stopped: ${errorMessage(error)}`);
+    log.error('cdc stopped', { error: errorMessage(error) });
     health.failed(error);
   };
   // The slot gauges must keep reporting after an unrecoverable start (when something is wrong is
@@ -167,6 +172,7 @@ async function startCdcOrReport(config: EnvConfig, registries: Registry[], healt
     };
     const cdc = await untilStarted('Kafka and the replication slot (cdc)', attempt, startup, signal);
     registries.push(registry);
+    health.pausedWhen(() => cdc.reader.paused);
     cdc.reader.done.catch(report);
     return cdc;
   } catch (error: unknown) {
@@ -178,6 +184,6 @@ async function startCdcOrReport(config: EnvConfig, registries: Registry[], healt
 }
 
 main(partOf(process.argv[2])).catch((error: unknown) => {
-  console.error(`[start] ${errorMessage(error)}`);
+  log.error('could not start', { error: errorMessage(error) });
   process.exit(1);
 });

@@ -148,6 +148,10 @@ export const envConfigSchema = z.object({
    * and never a published value, unless the local services are in use.
    */
   STACK_INTERNAL_ADMIN_KEY: z.string().min(16).default(developmentInternalAdminKey),
+  /** The operator CLI (`npm run ops`): the project its project-scoped commands act on. */
+  STACK_PROJECT_ID: z.string().min(1).optional(),
+  /** The operator CLI: that project's super secret admin key. */
+  STACK_SUPER_SECRET_ADMIN_KEY: z.string().min(1).optional(),
 }).superRefine((config, ctx) => {
   if (pointsAtLocalServices({ databaseUrl: config.DATABASE_URL, kafkaBrokers: config.KAFKA_BROKERS }, { databaseUrl: local.DATABASE_URL!, kafkaBrokers: local.KAFKA_BROKERS! })) return;
   for (const name of ['STACK_SECRET_KEY', 'STACK_INTERNAL_ADMIN_KEY'] as const) {

@@ -11,12 +11,20 @@ export const sinkDatabaseStatus = pgTable(
   {
     tenancyId: uuid('tenancyId').notNull(),
     databaseId: text('databaseId').notNull(),
-    /** starting | running | error */
+    /** starting | running | paused | error */
     state: text('state').notNull(),
     /** last_synced_sequence_id of the database: the Kafka offset of the last event applied (-1: none). */
     appliedOffset: bigint('appliedOffset', { mode: 'bigint' }).notNull(),
     /** `{code, message, at, mapping?, offset?}` of the last failure while in state error. */
     lastError: jsonb('lastError'),
+    /**
+     * Source commit time of the oldest change in the topic this database has not applied, in ms since the epoch (null:
+     * caught up, or not known yet); the status API's lag is now minus this, so it grows while the
+     * database is stuck or paused even when nothing new arrives.
+     */
+    oldestPendingAtMillis: bigint('oldestPendingAtMillis', { mode: 'number' }),
+    /** Change events in the topic after the last one applied (null: not known yet). */
+    pendingEvents: bigint('pendingEvents', { mode: 'number' }),
     /** `<host>:<pid>:<random>` of the sink process that wrote the row. */
     reportedBy: text('reportedBy').notNull(),
     reportedAt: timestamp('reportedAt', { precision: 3, mode: 'date' }).notNull().defaultNow(),

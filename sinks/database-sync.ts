@@ -1,11 +1,13 @@
 import { errorMessage, SyncError } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
+import { setTimeout as delay } from 'node:timers/promises';
 import { backoffMs } from '../infra/runtime/service';
 import type { OffsetEvent } from './batch-plan';
 import type { SourceTable } from '../schema/change-event';
 import type { Mapping } from './mapping';
 import { judgeProgress, type TopicBounds } from './progress-proof';
 import type { SinkMetrics } from './metrics';
+import { PendingChanges } from './pending-changes';
 import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
 
 const log = logger('sink');
@@ -19,9 +21,13 @@ const maxEventsPerTransaction = 5_000;
 export interface TargetStatus {
   tenancyId: string;
   databaseId: string;
-  state: 'starting' | 'running' | 'error';
+  state: 'starting' | 'running' | 'paused' | 'error';
   /** Kafka offset last applied to this database (-1: nothing yet). */
   appliedOffset: string;
+  /** Source commit time of the oldest change it has not applied, in ms (null: none known). */
+  oldestPendingAtMillis: number | null;
+  /** Change events in the topic after its position that the lane has seen (null: not known). */
+  pendingEvents: number | null;
   lastError?: { code: string; message: string; at: string; mapping?: string; offset?: string };
 }
 
@@ -35,6 +41,8 @@ export interface DatabaseSyncOptions {
   onReady(): void;
   /** Guards against deletes the topic can no longer tell (README "Deletes"); absent, nothing is checked. */
   completeness?: Completeness;
+  /** Starts paused (the fusebox said so before the database was started). */
+  paused?: boolean;
 }
 
 /** What a database needs to notice lost deletes and repair them. */
@@ -61,7 +69,13 @@ export class DatabaseSync {
   #busy = false;
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
-  #status: TargetStatus;
+  #status: Omit<TargetStatus, 'oldestPendingAtMillis' | 'pendingEvents'>;
+  /** Switched off in the fusebox: takes no batch, keeps its position. */
+  #paused: boolean;
+  /** Its position was read from the database at least once, so `next` means something. */
+  #positioned = false;
+  /** What the lane has seen after this database's position (lag and backlog). */
+  readonly pending = new PendingChanges();
   /** A sweep is owed (stored in the database too, so a crash does not forget it). */
   #sweepPending = false;
   /** Newest full-tenancy snapshot this database was swept after. */
@@ -76,6 +90,7 @@ export class DatabaseSync {
 
   constructor(private readonly options: DatabaseSyncOptions) {
     this.#status = { tenancyId: options.tenancyId, databaseId: options.databaseId, state: 'starting', appliedOffset: '-1' };
+    this.#paused = options.paused ?? false;
     void this.#prepare();
   }
 
@@ -92,12 +107,39 @@ export class DatabaseSync {
   }
 
   get status(): TargetStatus {
-    return { ...this.#status };
+    const known = this.#positioned ? this.pending.at(this.#next) : undefined;
+    const state = this.#paused && this.#status.state !== 'error' ? 'paused' : this.#status.state;
+    return { ...this.#status, state, oldestPendingAtMillis: known?.oldestCommitMs ?? null, pendingEvents: known ? known.events : null };
   }
 
-  /** Can take a batch now: prepared, not in backoff, not applying another batch. */
+  /** Can take a batch now: prepared, not paused, not in backoff, not applying another batch. */
   get available(): boolean {
-    return this.#phase === 'ready' && !this.#busy;
+    return this.#phase === 'ready' && !this.#busy && !this.#paused;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Whether the lane should keep reading on this database's behalf although it takes nothing now
+   * (paused, or in backoff): to know its lag and backlog. Not while its position is unknown.
+   */
+  get watched(): boolean {
+    return this.#positioned && !this.#busy && !this.available && this.#phase !== 'closed';
+  }
+
+  /** The fusebox switched this database off or on. Paused, it keeps its position; resumed, it catches up from there. */
+  setPaused(paused: boolean): void {
+    if (this.#paused === paused) return;
+    this.#paused = paused;
+    log.info(paused ? 'external database paused' : 'external database resumed', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId });
+    if (!paused && this.#phase === 'ready') this.options.onReady();
+  }
+
+  /** Seconds since the commit of the oldest change this database has not applied (0: caught up as far as seen). */
+  lagSeconds(nowMs: number): number {
+    return this.#positioned ? this.pending.lagSeconds(this.#next, nowMs) : 0;
   }
 
   /** The next offset this database needs. */
@@ -140,6 +182,34 @@ export class DatabaseSync {
     }
   }
 
+  /**
+   * An operator's rebuild: empties the mapped tables and resets the stored progress (one target
+   * transaction), then prepares again from nothing applied, so the lane reads the topic from its
+   * start for this database alone. Rows edited, deleted or added behind the sink's back are gone,
+   * and a position older than the topic's tombstones no longer matters: a database filled from
+   * an empty state holds no row a lost delete could have left.
+   */
+  async rebuild(): Promise<void> {
+    if (this.#phase === 'closed') return;
+    this.#phase = 'preparing';
+    clearTimeout(this.#retryTimer);
+    // The batch being applied commits (or fails) first: its progress must not land after the reset.
+    while (this.#busy || this.#sweeping) await delay(20);
+    try {
+      await this.options.target.reset();
+    } catch (error: unknown) {
+      this.#fail(error);
+      throw error;
+    }
+    log.info('external database emptied for a rebuild; refilling it from the topic', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId });
+    await this.#prepare();
+  }
+
+  /** Ready to take events (prepared, not failed), paused or not. */
+  get ready(): boolean {
+    return this.#phase === 'ready';
+  }
+
   /** Fails this database at `offset` without a round trip (e.g. an unreadable event). */
   reject(error: SyncError): void {
     if (this.#phase === 'ready') this.#fail(error);
@@ -163,6 +233,7 @@ export class DatabaseSync {
       await this.#proveProgress();
       if (this.#phase !== 'preparing') return;
       this.#next = this.#covered + 1n;
+      this.#positioned = true;
       this.#phase = 'ready';
       this.#status = { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, state: 'running', appliedOffset: progress.appliedOffset.toString() };
       this.options.onReady();

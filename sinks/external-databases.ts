@@ -9,6 +9,8 @@ export interface ExternalDatabase {
   /** `<tenancyId>/<databaseId>`: stable across config edits of the same database. */
   key: string;
   tenancyId: string;
+  /** The project the tenancy belongs to (its fusebox switches are per project). */
+  projectId: string;
   databaseId: string;
   /** Changes when the connection string changes, so the worker restarts with the new one. */
   fingerprint: string;
@@ -31,8 +33,8 @@ export async function loadExternalDatabases(
   internal: pg.Pool,
   secrets: SecretBox,
 ): Promise<{ databases: ExternalDatabase[]; problems: ExternalDatabaseProblem[] }> {
-  const result = await internal.query<{ tenancy_id: string; config: unknown }>(
-    `SELECT t.id AS tenancy_id, p.config
+  const result = await internal.query<{ tenancy_id: string; project_id: string; config: unknown }>(
+    `SELECT t.id AS tenancy_id, p.id AS project_id, p.config
        FROM "Project" p JOIN "Tenancy" t ON t."projectId" = p.id
       WHERE p.config -> 'dbSync' -> 'externalDatabases' <> '{}'::jsonb`,
   );
@@ -67,7 +69,7 @@ export async function loadExternalDatabases(
         continue;
       }
       const fingerprint = createHash('sha256').update(connectionString).digest('hex');
-      databases.push({ key, tenancyId: row.tenancy_id, databaseId, fingerprint, connection: parsed.connection });
+      databases.push({ key, tenancyId: row.tenancy_id, projectId: row.project_id, databaseId, fingerprint, connection: parsed.connection });
     }
   }
   return { databases, problems };

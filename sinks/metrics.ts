@@ -7,6 +7,9 @@ export class SinkMetrics {
   readonly errors: Counter<'database'>;
   readonly backlogEvents: Gauge<'tenancy' | 'database'>;
   readonly consumerGroupLag: Gauge<'consumergroup' | 'topic' | 'partition'>;
+  readonly databaseLagSeconds: Gauge<'tenancy' | 'database'>;
+  /** The databases whose lag is reported at each scrape; the supervisor sets it. */
+  databaseLags: () => Iterable<{ tenancyId: string; databaseId: string; lagSeconds: number }> = () => [];
 
   constructor(registry: Registry) {
     this.applyLagSeconds = new Histogram({
@@ -39,6 +42,19 @@ export class SinkMetrics {
       help: 'kafka_exporter-compatible: high watermark minus the group’s committed offset',
       labelNames: ['consumergroup', 'topic', 'partition'],
       registers: [registry],
+    });
+    const lags = () => this.databaseLags();
+    this.databaseLagSeconds = new Gauge({
+      name: 'sink_database_lag_seconds',
+      help: 'Now minus the source commit time of the oldest change this external database has not applied (0 when caught up); grows while it is stuck or paused',
+      labelNames: ['tenancy', 'database'],
+      registers: [registry],
+      // Evaluated against the clock at each scrape, not when events arrive: a stuck database gets
+      // no events, and its lag must grow all the same.
+      collect() {
+        this.reset();
+        for (const { tenancyId, databaseId, lagSeconds } of lags()) this.set({ tenancy: tenancyId, database: databaseId }, lagSeconds);
+      },
     });
   }
 }

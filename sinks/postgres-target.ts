@@ -226,6 +226,28 @@ export class PostgresTarget implements SyncTarget {
     });
   }
 
+  async reset(): Promise<void> {
+    await this.#withConnection('connect', async (client) => {
+      try {
+        await client.query('BEGIN');
+        // Under the progress rows' lock, so that no batch of this or another process interleaves;
+        // a foreign database is refused here like everywhere else.
+        await this.#progress(client, true);
+        await client.query(`TRUNCATE ${this.options.mappings.map((mapping) => mapping.table).join(', ')}`);
+        await client.query(
+          `UPDATE _stack_sync_metadata
+              SET last_synced_sequence_id = -1, covered_through_offset = -1, covered_at_sequence_id = -1, last_commit_lsn = NULL, last_seq = NULL,
+                  sweep_pending = false, swept_snapshot_id = -1, updated_at = now()
+            WHERE mapping_name = ANY($1)`,
+          [this.#mappingNames],
+        );
+        await client.query('COMMIT');
+      } catch (error: unknown) {
+        throw this.#describe(error, 'rebuild');
+      }
+    });
+  }
+
   async markSwept(snapshotId: bigint): Promise<void> {
     await this.#withConnection('connect', async (client) => {
       try {

@@ -8,6 +8,8 @@ import type { TenantTopics } from '../cdc/tenant-topics';
 import { errorMessage } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import { Service, sleep } from '../infra/runtime/service';
+import type { FuseboxPoller } from '../infra/runtime/fusebox-poller';
+import type { FuseboxState } from '../schema/fusebox';
 import type { ExternalConnection } from '../schema/external-connection';
 import type { ConnectionBudget } from './connection-budget';
 import { DatabaseSync, type TargetStatus } from './database-sync';
@@ -51,9 +53,13 @@ export interface SinkSupervisorOptions {
   history: TopicHistory;
   /** The reader's slot: its finished snapshots trigger sweeps, and re-snapshots are asked of it. */
   slot: string;
+  /** Kill switches: databases switched off (globally, per project, or one by one) take nothing. */
+  fusebox: FuseboxPoller;
 }
 
 interface RunningDatabase {
+  projectId: string;
+  databaseId: string;
   fingerprint: string;
   sync: DatabaseSync;
   lane: TopicLane;
@@ -84,10 +90,14 @@ export class SinkSupervisor extends Service {
   readonly #reported = new Map<string, string>();
   #lastFullReportAt = 0;
   readonly #processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  /** Rebuilds this process runs, by "SinkRebuild".id: the database and the offset it is done at. */
+  readonly #rebuilds = new Map<string, { key: string; sync: DatabaseSync; total: bigint; failed: boolean }>();
 
   constructor(private readonly options: SinkSupervisorOptions) {
     super();
     this.#sourceRows = new SourceRows(options.internal);
+    options.metrics.databaseLags = () => this.#lags();
+    options.fusebox.onChange((state) => this.#obey(state));
     this.#consumer = new SharedConsumer({
       kafka: options.kafka,
       groupId: options.groupId,
@@ -117,8 +127,20 @@ export class SinkSupervisor extends Service {
     return [...this.#databases.values()].map(({ sync }) => sync.status);
   }
 
+  /** Pauses and resumes the databases served as the fusebox says (called on every change of it). */
+  #obey(state: FuseboxState): void {
+    for (const { projectId, databaseId, sync } of this.#databases.values()) sync.setPaused(state.databasePausedBy(projectId, databaseId) !== undefined);
+  }
+
+  *#lags(): Iterable<{ tenancyId: string; databaseId: string; lagSeconds: number }> {
+    const now = Date.now();
+    for (const { sync } of this.#databases.values()) yield { tenancyId: sync.tenancyId, databaseId: sync.databaseId, lagSeconds: sync.lagSeconds(now) };
+  }
+
   protected async run(signal: AbortSignal): Promise<void> {
     let lastCommit = Date.now();
+    // A restarted process comes back with the switches as they were: nothing starts before they are read.
+    await Promise.race([this.options.fusebox.loaded, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
     try {
       while (!signal.aborted) {
         try {
@@ -128,6 +150,7 @@ export class SinkSupervisor extends Service {
           log.error('could not reconcile external database configs', { error: errorMessage(error) });
         }
         await this.#maintainDatabases().catch((error: unknown) => log.warn('could not check finished snapshots', { error: errorMessage(error) }));
+        await this.#serveRebuilds().catch((error: unknown) => log.warn('could not serve rebuild requests', { error: errorMessage(error) }));
         await this.#reportStatuses().catch((error: unknown) => log.warn('could not report external database statuses', { error: errorMessage(error) }));
         if (Date.now() - lastCommit >= commitIntervalMs) {
           lastCommit = Date.now();
@@ -227,6 +250,7 @@ export class SinkSupervisor extends Service {
       }),
       mappings: options.mappings,
       metrics: options.metrics,
+      paused: options.fusebox.state.databasePausedBy(database.projectId, database.databaseId) !== undefined,
       onReady: () => lane.reposition(),
       completeness: {
         bounds: () => options.history.bounds(topic),
@@ -237,7 +261,67 @@ export class SinkSupervisor extends Service {
       },
     });
     lane.databases.set(database.key, sync);
-    return { fingerprint: database.fingerprint, sync, lane };
+    return { projectId: database.projectId, databaseId: database.databaseId, fingerprint: database.fingerprint, sync, lane };
+  }
+
+  /**
+   * Operators' rebuild requests ("SinkRebuild", written by the API) for databases this process
+   * serves: each is claimed, its database emptied and refilled from the topic (with a re-snapshot
+   * of the tenancy asked for as well), and its progress written until it reached the end the topic
+   * had when it began.
+   */
+  async #serveRebuilds(): Promise<void> {
+    if (this.#databases.size === 0 && this.#rebuilds.size === 0) return;
+    const { internal } = this.options;
+    const requests = await internal.query<{ id: string; tenancy_id: string; database_id: string; state: string }>(
+      `SELECT id::text, "tenancyId"::text AS tenancy_id, "databaseId" AS database_id, state FROM "SinkRebuild" WHERE state IN ('pending', 'running') ORDER BY id`,
+    );
+    for (const request of requests.rows) {
+      const key = `${request.tenancy_id}/${request.database_id}`;
+      const running = this.#databases.get(key);
+      const ours = this.#rebuilds.get(request.id);
+      if (ours) {
+        if (running?.sync !== ours.sync || ours.failed) {
+          // The database moved to another process (or was removed), or could not be emptied: it
+          // is claimed again (by whoever serves it then) and starts over.
+          this.#rebuilds.delete(request.id);
+          await internal.query(`UPDATE "SinkRebuild" SET state = 'pending' WHERE id = $1`, [request.id]);
+          continue;
+        }
+        const next = ours.sync.next;
+        const done = ours.sync.ready && next >= ours.total;
+        await internal.query(`UPDATE "SinkRebuild" SET "recordsDone" = $2, state = $3, "finishedAt" = CASE WHEN $3 = 'done' THEN now() END WHERE id = $1`, [
+          request.id,
+          (next < ours.total ? next : ours.total).toString(),
+          done ? 'done' : 'running',
+        ]);
+        if (done) {
+          this.#rebuilds.delete(request.id);
+          log.info('external database rebuilt', { key, records: ours.total.toString() });
+        }
+        continue;
+      }
+      // Not served here (another process's, or not assigned yet): left for its owner. A paused
+      // database is rebuilt once resumed: emptying it now would leave it empty while paused.
+      if (!running || running.sync.paused) continue;
+      const topic = running.lane.topic;
+      const { end } = await this.options.history.bounds(topic);
+      const claimed = await internal.query(`UPDATE "SinkRebuild" SET state = 'running', "recordsDone" = 0, "recordsTotal" = $2 WHERE id = $1 AND state = $3`, [
+        request.id,
+        end.toString(),
+        request.state,
+      ]);
+      if (claimed.rowCount !== 1) continue;
+      const snapshotId = await requestSnapshot(internal, this.options.slot, running.sync.tenancyId);
+      await internal.query(`UPDATE "SinkRebuild" SET "snapshotId" = $2 WHERE id = $1`, [request.id, snapshotId]);
+      log.info('rebuilding external database', { key, records: end.toString() });
+      const rebuild = { key, sync: running.sync, total: end, failed: false };
+      this.#rebuilds.set(request.id, rebuild);
+      running.sync.rebuild().catch((error: unknown) => {
+        rebuild.failed = true;
+        log.warn('could not empty the external database for its rebuild; retrying', { key, error: errorMessage(error) });
+      });
+    }
   }
 
   /** Lets each database served sweep after the newest snapshot of its tenancy (or of all) that finished. */
@@ -266,11 +350,12 @@ export class SinkSupervisor extends Service {
     const statuses = this.statuses().filter((status) => everything || this.#reported.get(`${status.tenancyId}/${status.databaseId}`) !== JSON.stringify(status));
     if (statuses.length === 0) return;
     await this.options.internal.query(
-      `INSERT INTO "SinkDatabaseStatus" ("tenancyId", "databaseId", state, "appliedOffset", "lastError", "reportedBy", "reportedAt")
-       SELECT s."tenancyId", s."databaseId", s.state, s."appliedOffset", s."lastError", $2, now()
-         FROM jsonb_to_recordset($1::jsonb) AS s("tenancyId" uuid, "databaseId" text, state text, "appliedOffset" bigint, "lastError" jsonb)
+      `INSERT INTO "SinkDatabaseStatus" ("tenancyId", "databaseId", state, "appliedOffset", "lastError", "oldestPendingAtMillis", "pendingEvents", "reportedBy", "reportedAt")
+       SELECT s."tenancyId", s."databaseId", s.state, s."appliedOffset", s."lastError", s."oldestPendingAtMillis", s."pendingEvents", $2, now()
+         FROM jsonb_to_recordset($1::jsonb) AS s("tenancyId" uuid, "databaseId" text, state text, "appliedOffset" bigint, "lastError" jsonb, "oldestPendingAtMillis" bigint, "pendingEvents" bigint)
        ON CONFLICT ("tenancyId", "databaseId") DO UPDATE
          SET state = EXCLUDED.state, "appliedOffset" = EXCLUDED."appliedOffset", "lastError" = EXCLUDED."lastError",
+             "oldestPendingAtMillis" = EXCLUDED."oldestPendingAtMillis", "pendingEvents" = EXCLUDED."pendingEvents",
              "reportedBy" = EXCLUDED."reportedBy", "reportedAt" = EXCLUDED."reportedAt"`,
       [
         JSON.stringify(
@@ -280,6 +365,8 @@ export class SinkSupervisor extends Service {
             state: status.state,
             appliedOffset: status.appliedOffset,
             lastError: status.lastError ?? null,
+            oldestPendingAtMillis: status.oldestPendingAtMillis,
+            pendingEvents: status.pendingEvents,
           })),
         ),
         this.#processId,

@@ -10,6 +10,7 @@ import { TopicHistory } from './topic-history';
 import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
 import { SinkSupervisor } from './sink-supervisor';
+import { FuseboxPoller } from '../infra/runtime/fusebox-poller';
 
 export type SinkConfig = Pick<
   EnvConfig,
@@ -54,6 +55,7 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     connectTimeoutMs: config.SINK_CONNECT_TIMEOUT_MS,
     policy: await loadTargetAddressPolicy(config),
   });
+  const fusebox = new FuseboxPoller(internal).start();
   const supervisor = new SinkSupervisor({
     internal,
     secrets: new SecretBox(config.STACK_SECRET_KEY),
@@ -68,11 +70,13 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     sessionTimeoutMs: config.SINK_SESSION_TIMEOUT_MS,
     history: new TopicHistory(admin, config.KAFKA_TOPIC_DELETE_RETENTION_MS),
     slot: config.CDC_SLOT,
+    fusebox,
   }).start();
   return {
     supervisor,
     async stop() {
       await supervisor.stop();
+      await fusebox.stop();
       await Promise.allSettled([admin.disconnect(), internal.end(), connections.close()]);
     },
   };

@@ -93,6 +93,12 @@ export interface SyncTarget {
   requireSweep(skipTo?: bigint, rewindTo?: bigint): Promise<void>;
   /** Removes rows whose source row is gone; records the sweep as done, after snapshot `snapshotId`. */
   sweep(existing: (table: SourceTable, ids: readonly string[]) => Promise<Set<string>>, snapshotId: bigint): Promise<number>;
+  /**
+   * Empties the mapped tables and resets the stored progress to nothing applied, in one
+   * transaction: the database is then refilled from the topic like a new one (an operator's
+   * rebuild; whatever was done to its rows behind the sink's back is gone with them).
+   */
+  reset(): Promise<void>;
   /** Records, without sweeping, that nothing before snapshot `snapshotId` needs a sweep (a database that started empty). */
   markSwept(snapshotId: bigint): Promise<void>;
   close(): Promise<void>;

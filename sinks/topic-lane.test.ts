@@ -62,6 +62,10 @@ class RecordingTarget implements SyncTarget {
 
   async markSwept(): Promise<void> {}
 
+  async reset(): Promise<void> {
+    this.progress = -1n;
+  }
+
   async apply(events: readonly OffsetEvent[], range: ApplyRange): Promise<ApplyResult> {
     if (this.failNext) {
       this.failNext = false;

@@ -139,7 +139,11 @@ export class TopicLane {
     return waiting.batch;
   }
 
-  /** Seeks to what the available databases need next and resumes, or pauses if none can take events. */
+  /**
+   * Seeks to what the databases need next and resumes, or pauses if none needs anything read.
+   * Databases that take nothing now (paused, in backoff) are still read for, up to the end of the
+   * topic, so that their lag and backlog stay known; their batches are not applied.
+   */
   reposition(): void {
     if (this.#busy || !this.#assigned) return;
     const behind = this.#lowestAvailableNext();
@@ -172,10 +176,12 @@ export class TopicLane {
     this.reposition();
   }
 
+  /** Where the lane reads next: the lowest next offset of the databases that take events, or of those watched. */
   #lowestAvailableNext(): bigint | undefined {
     let lowest: bigint | undefined;
     for (const database of this.databases.values()) {
-      if (database.available && (lowest === undefined || database.next < lowest)) lowest = database.next;
+      const wants = database.available ? database.next : database.watched ? database.pending.nextToRead(database.next) : undefined;
+      if (wants !== undefined && (lowest === undefined || wants < lowest)) lowest = wants;
     }
     return lowest;
   }
@@ -187,8 +193,12 @@ export class TopicLane {
     const takers = [...this.databases.values()].filter((database) => database.available && database.next >= batch.fetchedFrom);
     // An unreadable record ends what the batch covers: everything before it is applied.
     const through = invalid ? invalid.offset - 1n : batch.lastOffset;
+    // Seen by every database before any applies: those that take nothing now learn their lag.
+    for (const database of this.databases.values()) database.pending.seen(events, batch.fetchedFrom, through, database.next);
     const applying = takers.map(async (database) => {
       await database.apply(events, batch.fetchedFrom, through);
+      // Its position moved: what is left of this batch is what it has not applied.
+      database.pending.seen(events, batch.fetchedFrom, through, database.next);
       // Only databases that reached the unreadable record stop there; those past it already have it.
       if (invalid && database.next === invalid.offset) database.reject(invalid.error);
       this.metrics.backlogEvents.set({ tenancy: this.tenancyId, database: database.databaseId }, Number(maxZero(batch.highWatermark - database.next)));

@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../../infra/wait-for';
 import { expectConverged } from '../harness/oracle';
 import { PartProcess } from '../harness/part-process';
+import { unusedPort } from '../harness/private-broker';
 import { SeededRandom } from '../harness/seeded-random';
 import { UserWorkload } from '../harness/workload';
 import { benchSetup } from './bench-setup';
@@ -80,8 +81,8 @@ function summarise(samples: readonly Sample[], durationMs: number): ProcessSoakF
  */
 export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
   const setup = await benchSetup();
-  const cdc = new PartProcess('cdc', setup.config, 'stack-sync-cdc', ['--max-old-space-size=192']);
-  const sink = new PartProcess('sink', setup.config);
+  const cdc = new PartProcess('cdc', setup.config, 'stack-sync-cdc', ['--max-old-space-size=192'], { env: { METRICS_PORT: String(await unusedPort()) } });
+  const sink = new PartProcess('sink', setup.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
   const samples = { cdc: [] as Sample[], sink: [] as Sample[] };
   try {
     cdc.start();

@@ -10,7 +10,6 @@ import type { EnvConfig } from '../../schema/env-config';
  */
 export class PartProcess {
   #child: ChildProcess | undefined;
-  #metricsUrl: string | undefined;
   output = '';
 
   constructor(
@@ -20,6 +19,8 @@ export class PartProcess {
     private readonly applicationName = `stack-sync-${part}`,
     /** Extra node options, e.g. a heap limit, as production would run the part. */
     private readonly nodeOptions: readonly string[] = [],
+    /** Environment over the defaults below (e.g. STACK_SYNC_QUIET=0 for info lines), and how much output to keep. */
+    private readonly extra: { env?: Record<string, string>; keepOutputChars?: number } = {},
   ) {}
 
   start(): void {
@@ -45,11 +46,11 @@ export class PartProcess {
       PGAPPNAME: this.applicationName,
       // Info lines too when the test run asks for them (diagnosing a failure), else warnings only.
       STACK_SYNC_QUIET: process.env.STACK_SYNC_PART_LOGS === 'info' ? '0' : '1',
+      ...this.extra.env,
     };
     const child = spawn(process.execPath, [...this.nodeOptions, '--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-      this.#metricsUrl ??= /\/health and \/metrics on (http:\/\/\S+)/.exec(this.output)?.[1];
+      this.output = (this.output + chunk.toString()).slice(-(this.extra.keepOutputChars ?? 20_000));
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -61,9 +62,10 @@ export class PartProcess {
     return this.#child?.exitCode ?? null;
   }
 
-  /** Where its /health and /metrics listen, once it printed that (it does before waiting for anything). */
+  /** Where its /health and /metrics listen: only when a METRICS_PORT was given in `extra.env` (else port 0, unknown). */
   get metricsUrl(): string | undefined {
-    return this.#metricsUrl;
+    const port = this.extra.env?.METRICS_PORT;
+    return port === undefined || port === '0' ? undefined : `http://127.0.0.1:${port}`;
   }
 
   /** The OS process id while it runs. */
