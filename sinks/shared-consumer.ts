@@ -1,9 +1,13 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Batch, Consumer, Kafka } from 'kafkajs';
 import { errorMessage } from '../infra/runtime/errors';
 import { logger } from '../infra/runtime/log';
 import type { FetchedBatch, TopicControl } from './topic-lane';
 
 const log = logger('sink');
+
+/** How long a consumer being replaced may take to disconnect before it is abandoned, in ms. */
+const disconnectWithinMs = 5_000;
 
 export interface SharedConsumerOptions {
   kafka: Kafka;
@@ -34,6 +38,8 @@ export class SharedConsumer implements TopicControl {
   #topics: ReadonlySet<string> = new Set();
   #closed = false;
   #subscribing: Promise<void> = Promise.resolve();
+  /** When the current consumer last showed it works: a fetch, a heartbeat or a group join (ms). */
+  #lastSignAt = Date.now();
 
   constructor(private readonly options: SharedConsumerOptions) {}
 
@@ -66,7 +72,14 @@ export class SharedConsumer implements TopicControl {
       rebalanceTimeout: sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
     });
+    this.#lastSignAt = Date.now();
+    for (const sign of [consumer.events.FETCH_START, consumer.events.FETCH, consumer.events.HEARTBEAT]) {
+      consumer.on(sign, () => {
+        if (this.#consumer === consumer) this.#lastSignAt = Date.now();
+      });
+    }
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.#lastSignAt = Date.now();
       const assigned = new Set(Object.keys(event.payload.memberAssignment));
       log.info('sink consumer joined its group', { groupId: this.options.groupId, topics: topics.size, assigned: assigned.size });
       // Runs before the first fetch of the new generation: lanes seek before anything is read.
@@ -116,6 +129,31 @@ export class SharedConsumer implements TopicControl {
     });
   }
 
+  /**
+   * Replaces a consumer that stopped working without saying so. Seen after a broker was SIGKILLed
+   * and restarted: kafkajs neither fetched, heartbeated nor crashed again (its fetch loop hung; a
+   * known kafkajs failure), so the sink stood still with the broker back. A consumer that shows no
+   * sign for `stalledAfterMs` — several heartbeat intervals and fetch waits — is replaced; its
+   * lanes reposition from their databases' stored progress, so nothing is skipped or repeated.
+   */
+  restartIfStalled(now = Date.now()): boolean {
+    const consumer = this.#consumer;
+    if (!consumer || !this.#running || this.#closed) return false;
+    const silentMs = now - this.#lastSignAt;
+    if (silentMs < this.#stalledAfterMs()) return false;
+    log.warn('sink consumer showed no sign of work; replacing it', { groupId: this.options.groupId, silentMs });
+    const wanted = this.#topics;
+    // A fresh chain: whatever the stuck consumer's calls are awaiting must not hold the new one back.
+    this.#subscribing = Promise.resolve();
+    this.#topics = new Set();
+    void this.subscribe(wanted).catch((error: unknown) => log.error('could not restart the sink consumer', { error: errorMessage(error) }));
+    return true;
+  }
+
+  #stalledAfterMs(): number {
+    return Math.max(10_000, 3 * this.options.sessionTimeoutMs);
+  }
+
   pause(topic: string): void {
     this.#steer((consumer) => consumer.pause([{ topic }]));
   }
@@ -156,7 +194,12 @@ export class SharedConsumer implements TopicControl {
     this.#consumer = undefined;
     this.#running = false;
     this.options.onSuspended();
-    await consumer?.disconnect().catch(() => undefined);
+    // A stuck consumer may never finish disconnecting: it is abandoned after a while.
+    if (consumer) {
+      const giveUp = new AbortController();
+      await Promise.race([consumer.disconnect().catch(() => undefined), delay(disconnectWithinMs, undefined, { signal: giveUp.signal }).catch(() => undefined)]);
+      giveUp.abort();
+    }
   }
 }
 

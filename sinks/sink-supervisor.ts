@@ -143,6 +143,7 @@ export class SinkSupervisor extends Service {
     await Promise.race([this.options.fusebox.loaded, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
     try {
       while (!signal.aborted) {
+        this.#consumer.restartIfStalled();
         try {
           const { databases } = await loadExternalDatabases(this.options.internal, this.options.secrets);
           await this.#reconcile(databases);
