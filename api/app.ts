@@ -5,7 +5,7 @@ import { ApiError, knownErrors } from './api-error';
 import type { ApiDependencies, ApiEnv } from './api-env';
 import { docsPage, openApiDocument } from './openapi';
 import { maxBodyBytes } from './parse-body';
-import { isDatabaseUnavailable } from './pg-errors';
+import { isDatabaseUnavailable, mayBeLostConnection } from './pg-errors';
 import { internalDatabaseAnswers } from './database-probe';
 import { analyticsRoutes } from './routes/analytics';
 import { anonymousAuthRoutes } from './routes/auth-anonymous';
@@ -82,7 +82,10 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
   });
   app.onError(async (error, c) => {
     // The internal database down or restarting: a known, retryable answer instead of a 500.
-    if (!(error instanceof ApiError) && (isDatabaseUnavailable(error) || !(await internalDatabaseAnswers(deps.db)))) {
+    // A query cut by a crashing server fails as a plain Error without any code (pg's "Connection
+    // terminated"): only such errors are checked against the database itself, so a bug (a
+    // TypeError, a SQLSTATE Postgres answered) stays a 500 even when the pool is busy.
+    if (!(error instanceof ApiError) && (isDatabaseUnavailable(error) || (mayBeLostConnection(error) && !(await internalDatabaseAnswers(deps.db))))) {
       log.warn('internal database unavailable', { method: c.req.method, route: c.req.routePath, error });
       error = knownErrors.databaseUnavailable();
     }

@@ -27,11 +27,24 @@ const connectionFailureCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    const state = sqlState(current);
-    if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || state === '53300';
     const code = typeof current === 'object' && 'code' in current ? (current as { code: unknown }).code : undefined;
     if (typeof code === 'string' && connectionFailureCodes.has(code)) return true;
+    const state = sqlState(current);
+    if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || state === '53300';
     current = (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/**
+ * Whether `error` could be a query cut by a lost connection, which pg reports as a plain `Error`
+ * without any code ("Connection terminated unexpectedly"): the innermost cause is a plain Error
+ * with no `code`. A TypeError, a zod error or anything Postgres answered (a SQLSTATE) is not.
+ */
+export function mayBeLostConnection(error: unknown): boolean {
+  let innermost: unknown = error;
+  for (let depth = 0; depth < 5 && typeof innermost === 'object' && innermost !== null && 'cause' in innermost && innermost.cause !== undefined; depth++) {
+    innermost = innermost.cause;
+  }
+  return innermost instanceof Error && innermost.name === 'Error' && !('code' in innermost);
 }

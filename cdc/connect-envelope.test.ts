@@ -205,6 +205,13 @@ describe('schema’d event format (Kafka Connect JsonConverter, Debezium schemas
   it('a malformed schema’d value is rejected by the contract, not thrown', () => {
     expect(changeEventSchema.safeParse(changeEventFromConnect({ schema: { type: 'struct', optional: false }, payload: { op: 'c' } })).success).toBe(false);
     expect(changeEventFromConnect({ schema: 'nope', payload: {} })).toBeUndefined();
+    // A Json field that is not JSON used to throw out of the lane and end the sink process.
+    const notJson = {
+      schema: { type: 'struct', optional: false, fields: [{ field: 'after', type: 'struct', optional: true, fields: [{ field: 'clientMetadata', type: 'string', optional: true, name: 'io.debezium.data.Json' }] }] },
+      payload: { op: 'c', after: { clientMetadata: '{not json' } },
+    };
+    expect(() => changeEventFromConnect(notJson)).not.toThrow();
+    expect(changeEventFromConnect(notJson)).toBeUndefined();
   });
 
   it('maps ±infinity timestamps to the ends of the representable range instead of failing', () => {

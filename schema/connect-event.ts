@@ -102,13 +102,19 @@ export function changeEventFromConnect(record: unknown): unknown {
   const envelope = payload as Record<string, unknown>;
   const fieldSchema = (name: string) => schema.fields?.find((field) => field.field === name);
   const source = envelope.source as Record<string, unknown> | undefined;
-  return {
-    ...envelope,
-    before: rowImageFromConnect(fieldSchema('before'), envelope.before),
-    after: rowImageFromConnect(fieldSchema('after'), envelope.after),
-    // Debezium's source block has lsn as int64; the schemaless contract has decimal strings.
-    source: source && { ...source, lsn: typeof source.lsn === 'number' ? String(source.lsn) : source.lsn },
-  };
+  try {
+    return {
+      ...envelope,
+      before: rowImageFromConnect(fieldSchema('before'), envelope.before),
+      after: rowImageFromConnect(fieldSchema('after'), envelope.after),
+      // Debezium's source block has lsn as int64; the schemaless contract has decimal strings.
+      source: source && { ...source, lsn: typeof source.lsn === 'number' ? String(source.lsn) : source.lsn },
+    };
+  } catch {
+    // A Json field that is not JSON (a record no reader of ours wrote): an invalid event, which
+    // the lane reports, rather than a throw that would escape the lane and end the process.
+    return undefined;
+  }
 }
 
 /**

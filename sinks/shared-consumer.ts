@@ -79,6 +79,12 @@ export class SharedConsumer implements TopicControl {
       });
     }
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      if (this.#consumer !== consumer) {
+        // A consumer given up on (replaced while stuck) came back to life and joined: it must not
+        // steer the lanes, nor hold partitions nobody reads. Leaving the group hands them over.
+        void consumer.disconnect().catch(() => undefined);
+        return;
+      }
       this.#lastSignAt = Date.now();
       const assigned = new Set(Object.keys(event.payload.memberAssignment));
       log.info('sink consumer joined its group', { groupId: this.options.groupId, topics: topics.size, assigned: assigned.size });
@@ -86,9 +92,10 @@ export class SharedConsumer implements TopicControl {
       this.options.onAssigned(assigned);
     });
     consumer.on(consumer.events.CRASH, (event) => {
+      if (this.#consumer !== consumer) return;
       log.error('sink consumer crashed', { error: errorMessage(event.payload.error), restart: event.payload.restart });
       this.options.onSuspended();
-      if (!event.payload.restart && this.#consumer === consumer) {
+      if (!event.payload.restart) {
         // kafkajs gave up on this consumer: start a new one for the same topics.
         const wanted = this.#topics;
         this.#topics = new Set();
@@ -118,6 +125,7 @@ export class SharedConsumer implements TopicControl {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, isStale }) => {
+        if (this.#consumer !== consumer) return;
         this.options.onBatch(batch.topic, {
           messages: batch.messages,
           fetchedFrom: fetchedOffsetOf(batch),

@@ -24,8 +24,11 @@ const uuid = z.uuid();
  * (api/payments/customer-access.ts), and for every caller a user or team that exists in the
  * request's own project (another project's ids are "not found", never "forbidden").
  */
-export async function authorizeCustomer(c: Context<ApiEnv>, rawType: string, rawId: string): Promise<Customer> {
+export async function authorizeCustomer(c: Context<ApiEnv>, rawType: string, givenId: string): Promise<Customer> {
   const type = customerTypeSchema.safeParse(rawType);
+  // Users and teams are uuids, which Postgres compares case-insensitively but purchases store as
+  // text: one spelling, or a team's purchases made with an upper-case id would not count for it.
+  const rawId = rawType === 'user' || rawType === 'team' ? givenId.toLowerCase() : givenId;
   if (!type.success) throw knownErrors.schema(`customer_type: one of ${customerTypes.join(', ')}`, { issues: [{ path: 'customer_type', message: `one of ${customerTypes.join(', ')}` }] });
   const customerType = type.data;
   if (customerType === 'custom') {

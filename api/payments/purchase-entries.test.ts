@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { itemQuantities, purchaseEntries } from './purchase-entries';
+import { itemQuantities, purchaseEntries, purchaseSizeProblem } from './purchase-entries';
 
 describe('purchase entries', () => {
   it('grants the product first, then its items scaled by quantity, with exact cents', () => {
@@ -28,5 +28,18 @@ describe('item quantities', () => {
     ],
   ])('%s', (_, grants, expected) => {
     expect(Object.fromEntries(itemQuantities(grants))).toEqual(expected);
+  });
+});
+
+describe('purchase size', () => {
+  const credits = { displayName: 'Credits', customerType: 'user' as const, priceCents: 100, interval: 'one-time' as const, includedItems: { tokens: { quantity: 1_000_000 } } };
+  // A valid catalogue (1e6 per unit) and a valid quantity (3,000) made 3e9 tokens: the charge went
+  // through, then the entry overflowed Postgres's integer and nothing was recorded, on every retry.
+  it.each([
+    ['within every bound', credits, 2_000, undefined],
+    ['items past what an entry holds', credits, 3_000, 'quantity: 3000 units would grant 3000000000 of item tokens, more than 2147483647'],
+    ['a price past what a purchase may cost', { ...credits, priceCents: 100_000_000_000, includedItems: {} }, 10_000, 'quantity: 10000 units would cost 1000000000000000 cents, more than one purchase may'],
+  ])('%s', (_, product, quantity, expected) => {
+    expect(purchaseSizeProblem(product, quantity)).toBe(expected);
   });
 });

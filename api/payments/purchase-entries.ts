@@ -15,6 +15,27 @@ export interface PurchaseEntryValues {
   amountCents: number | null;
 }
 
+/** Largest quantity an entry can hold (`"PurchaseEntry".quantity` is a Postgres integer). */
+export const maxEntryQuantity = 2 ** 31 - 1;
+
+/**
+ * Why `quantity` units of `product` cannot be sold, if they cannot: the price or an item's quantity
+ * would leave what an entry can hold. Judged before any session or charge exists, so a purchase is
+ * never charged and then refused by the database (every retry charging again for nothing).
+ */
+export function purchaseSizeProblem(product: StoredProduct, quantity: number): string | undefined {
+  const amount = product.priceCents * quantity;
+  try {
+    multiplyCents(product.priceCents, quantity);
+  } catch {
+    return `quantity: ${quantity} units would cost ${amount} cents, more than one purchase may`;
+  }
+  for (const [itemId, item] of Object.entries(product.includedItems)) {
+    if (item.quantity * quantity > maxEntryQuantity) return `quantity: ${quantity} units would grant ${item.quantity * quantity} of item ${itemId}, more than ${maxEntryQuantity}`;
+  }
+  return undefined;
+}
+
 export function purchaseEntries(productId: string, product: StoredProduct, quantity: number): PurchaseEntryValues[] {
   const items = Object.entries(product.includedItems).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [

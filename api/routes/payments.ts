@@ -8,7 +8,7 @@ import { loadProjectConfig } from '../project-config-store';
 import { requireAccess } from '../project-auth';
 import { authorizeCustomer, customerTypeSchema, type Customer } from '../payments/customers';
 import { formatUsd, multiplyCents } from '../payments/money';
-import { itemQuantities } from '../payments/purchase-entries';
+import { itemQuantities, purchaseSizeProblem } from '../payments/purchase-entries';
 import { completePurchaseSession, createPurchaseSession, loadOwnedProducts, recordPurchase } from '../payments/purchase-store';
 
 export const createPurchaseUrlBody = z.strictObject({
@@ -29,11 +29,13 @@ export const grantProductBody = z.strictObject({
   quantity: z.int().min(1).max(10_000).default(1),
 });
 
-async function productFor(db: Database, projectId: string, productId: string, customer: Customer): Promise<StoredProduct> {
+async function productFor(db: Database, projectId: string, productId: string, customer: Customer, quantity: number): Promise<StoredProduct> {
   const { payments } = await loadProjectConfig(db, projectId);
   const product = payments.products[productId];
   if (!product) throw knownErrors.productNotFound();
   if (product.customerType !== customer.customerType) throw knownErrors.productCustomerTypeMismatch(product.customerType, customer.customerType);
+  const tooLarge = purchaseSizeProblem(product, quantity);
+  if (tooLarge) throw knownErrors.schema(tooLarge, { issues: [{ path: 'quantity', message: tooLarge }] });
   return product;
 }
 
@@ -43,7 +45,7 @@ export const paymentRoutes = new Hono<ApiEnv>()
     const { db, auth } = c.get('deps');
     const body = await parseBody(c, createPurchaseUrlBody);
     const customer = await authorizeCustomer(c, body.customer_type, body.customer_id);
-    const product = await productFor(db, c.get('project').id, body.product_id, customer);
+    const product = await productFor(db, c.get('project').id, body.product_id, customer, body.quantity);
     const { code, sessionId } = await createPurchaseSession(db, c.get('project').tenancyId, customer, body.product_id, product, body.quantity);
     return c.json({ url: `${auth.apiUrl.replace(/\/$/, '')}/purchase/${code}`, code, session_id: sessionId, amount_usd: formatUsd(multiplyCents(product.priceCents, body.quantity)) }, 201);
   })
@@ -64,7 +66,7 @@ export const paymentRoutes = new Hono<ApiEnv>()
     // The customer (a path resource) before the body: another project's customer is 404 whatever the body.
     const customer = await authorizeCustomer(c, c.req.param('customerType'), c.req.param('customerId'));
     const body = await parseBody(c, grantProductBody);
-    const product = await productFor(db, project.id, body.product_id, customer);
+    const product = await productFor(db, project.id, body.product_id, customer, body.quantity);
     const recorded = await db.transaction((tx) =>
       recordPurchase(tx, { projectId: project.id, tenancyId: project.tenancyId, customer, productId: body.product_id, product, quantity: body.quantity, charge: undefined }),
     );

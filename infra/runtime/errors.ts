@@ -26,7 +26,8 @@ export function isAbortError(error: unknown): boolean {
 export function sqlState(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = (error as { code: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    // Every SQLSTATE has a digit; Node's five-letter errno codes (EPIPE, EPERM) have none.
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /[0-9]/.test(code)) return code;
   }
   return undefined;
 }

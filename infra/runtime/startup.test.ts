@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnrecoverableError } from './errors';
-import { StartupProgress, untilStarted } from './startup';
+import { isPostgresRefusal, StartupProgress, untilStarted } from './startup';
 
 function failingTimes(times: number, error: () => unknown): () => Promise<string> {
   let calls = 0;
@@ -46,5 +46,25 @@ describe('untilStarted', () => {
     const attempt = failingTimes(1, () => new Error('x'.repeat(1_000)));
     await untilStarted('Postgres', attempt, progress, new AbortController().signal);
     expect(progress.report.last_error).toEqual({ code: 'Error', message: 'x'.repeat(300) });
+  });
+});
+
+describe('isPostgresRefusal', () => {
+  const withCode = (code: string) => Object.assign(new Error('x'), { code });
+  it.each([
+    ['the server is starting up', withCode('57P03'), false],
+    ['connection failure', withCode('08006'), false],
+    ['too many connections', withCode('53300'), false],
+    ['connection refused (no SQLSTATE)', withCode('ECONNREFUSED'), false],
+    ['a broken pipe', withCode('EPIPE'), false],
+    ['a wrong password', withCode('28P01'), true],
+    ['a failing migration, wrapped', new Error('migration failed', { cause: withCode('42P07') }), true],
+  ])('%s', (_, error, expected) => {
+    expect(isPostgresRefusal(error)).toBe(expected);
+  });
+
+  it('stops waiting on a refusal', async () => {
+    const attempt = failingTimes(1, () => withCode('28P01'));
+    await expect(untilStarted('Postgres', attempt, new StartupProgress(), new AbortController().signal)).rejects.toMatchObject({ code: '28P01' });
   });
 });

@@ -1,4 +1,4 @@
-import { errorMessage, isAbortError, SyncError, UnrecoverableError } from './errors';
+import { errorMessage, isAbortError, sqlState, SyncError, UnrecoverableError } from './errors';
 import { logger } from './log';
 import { backoffMs, sleep } from './service';
 
@@ -66,11 +66,26 @@ export async function untilStarted<T>(what: string, attempt: () => Promise<T>, p
     try {
       return await attempt();
     } catch (error: unknown) {
-      if (signal.aborted || isAbortError(error) || error instanceof UnrecoverableError) throw error;
+      if (signal.aborted || isAbortError(error) || error instanceof UnrecoverableError || isPostgresRefusal(error)) throw error;
       const retryInMs = backoffMs(attempts - 1, 250, maxRetryMs);
       progress.waitingFor(what, attempts, error);
       log.warn(`${what} is not ready; retrying`, { attempts, reason: safeReason(error), retryInMs });
       await sleep(retryInMs, signal);
     }
   }
+}
+
+/**
+ * A Postgres answer that waiting will not change (a failing migration, a wrong password, a
+ * missing privilege): the process stops with it instead of retrying forever as "starting". Only
+ * connection failures (class 08), a server shutting down or starting up (57P01–57P03) and "too
+ * many connections" (53300) are outages.
+ */
+export function isPostgresRefusal(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const state = sqlState(current);
+    if (state !== undefined) return !(state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || state === '53300');
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
