@@ -19,6 +19,9 @@ import path from 'node:path';
 
 const log = logger('start');
 
+/** Longest a graceful shutdown may take before the process exits anyway, in ms. */
+const shutdownWithinMs = 15_000;
+
 type Part = 'all' | 'api' | 'cdc' | 'sink';
 
 function partOf(argument: string | undefined): Part {
@@ -79,6 +82,12 @@ async function main(part: Part): Promise<void> {
     if (stopping.signal.aborted) return;
     stopping.abort();
     log.info('stopping', { signal });
+    // A part whose shutdown hangs (a Kafka client waiting on a broker that is gone) must not keep
+    // the process alive: what was not committed is done again by the next process anyway.
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting', { signal, afterMs: shutdownWithinMs });
+      process.exit(1);
+    }, shutdownWithinMs).unref();
     await api?.stop();
     await sink?.stop();
     await cdc?.stop();

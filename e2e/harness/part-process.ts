@@ -88,6 +88,9 @@ export class PartProcess {
     if (!child || child.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
+    // The process bounds its own shutdown; past that, a test must not hang on it.
+    const escalate = setTimeout(() => child.kill('SIGKILL'), 30_000);
     await exited;
+    clearTimeout(escalate);
   }
 }
