@@ -73,7 +73,9 @@ export class SharedConsumer implements TopicControl {
       heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
     });
     this.#lastSignAt = Date.now();
-    for (const sign of [consumer.events.FETCH_START, consumer.events.FETCH, consumer.events.HEARTBEAT]) {
+    // Completed fetches (an idle one returns after maxWaitTime) and answered heartbeats: a fetch
+    // that starts and fails, over and over, is no sign of work.
+    for (const sign of [consumer.events.FETCH, consumer.events.HEARTBEAT]) {
       consumer.on(sign, () => {
         if (this.#consumer === consumer) this.#lastSignAt = Date.now();
       });
