@@ -71,6 +71,11 @@ export class SharedConsumer implements TopicControl {
       sessionTimeout: sessionTimeoutMs,
       rebalanceTimeout: sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
+      // kafkajs restarts a crashed consumer on the same client, whose connection to a broker that
+      // was SIGKILLed and restarted can stay dead ("write after end", then "No broker available",
+      // crash, restart, in a loop: seen in e2e/kafka-broker-restart.solo.test.ts). The CRASH
+      // handler below replaces the consumer, and with it every connection, instead.
+      retry: { restartOnFailure: async () => false },
     });
     this.#lastSignAt = Date.now();
     // Completed fetches (an idle one returns after maxWaitTime) and answered heartbeats: a fetch
