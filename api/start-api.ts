@@ -6,6 +6,7 @@ import type { EnvConfig } from '../schema/env-config';
 import type { ApiEnv } from './api-env';
 import { createApp } from './app';
 import { createApiDependencies, type ApiConfig } from './dependencies';
+import { survivePoolErrors } from '../infra/runtime/pg-pool-errors';
 
 export interface RunningApi {
   app: Hono<ApiEnv>;
@@ -18,9 +19,7 @@ const rateLimitCleanupMs = 5 * 60_000;
 
 export function internalDatabasePool(databaseUrl: string): pg.Pool {
   // Timestamps are `timestamp without time zone` holding UTC: sessions must agree on UTC.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' });
-  pool.on('error', () => undefined);
-  return pool;
+  return survivePoolErrors(new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' }));
 }
 
 export async function startApi(

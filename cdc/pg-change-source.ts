@@ -6,6 +6,7 @@ import { formatLsn, maxLsn, type Lsn } from './lsn';
 import { EnvelopePgoutputPlugin } from './pgoutput-plugin';
 import { ensurePublication, ensureSlot, verifyPrimaryKeys } from './replication-slot';
 import { TransactionAssembler } from './transaction-assembler';
+import { survivePoolErrors } from '../infra/runtime/pg-pool-errors';
 
 export interface PgChangeSourceOptions {
   connectionString: string;
@@ -45,7 +46,7 @@ export class PgChangeSource implements ChangeSource {
     this.#catalog = new pg.Pool({ connectionString: options.connectionString, max: 2 });
     // An idle pooled connection that the server ends emits 'error' on the pool; unhandled, that
     // would crash the process. The next query reports the problem where it can be handled.
-    this.#catalog.on('error', () => undefined);
+    survivePoolErrors(this.#catalog);
   }
 
   get catalog(): pg.Pool {

@@ -12,6 +12,7 @@ import { Snapshotter } from './snapshotter';
 import { TenantTopics } from './tenant-topics';
 import { FuseboxPoller } from '../infra/runtime/fusebox-poller';
 import { oldestUnpublishedCommitMs } from './source-lag';
+import { survivePoolErrors } from '../infra/runtime/pg-pool-errors';
 
 export type CdcConfig = Pick<
   EnvConfig,
@@ -54,7 +55,7 @@ export async function startCdc(
   // The slot gauges keep reporting after a failed start (when something is wrong is when they matter),
   // so they sample through a pool of their own that such a failure leaves open.
   const slotPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
-  slotPool.on('error', () => undefined);
+  survivePoolErrors(slotPool);
   let reader: CdcReader | undefined;
   const metrics = new CdcMetrics(
     registry,
@@ -63,7 +64,7 @@ export async function startCdc(
     () => sourceLagSeconds(slotPool, config, reader),
   );
   const fuseboxPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 5_000 });
-  fuseboxPool.on('error', () => undefined);
+  survivePoolErrors(fuseboxPool);
   const fusebox = new FuseboxPoller(fuseboxPool);
   try {
     await source.prepare();

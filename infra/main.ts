@@ -16,6 +16,7 @@ import { KafkaProbe } from './runtime/kafka-probe';
 import { logger } from './runtime/log';
 import { StartupProgress, untilStarted } from './runtime/startup';
 import path from 'node:path';
+import { survivePoolErrors } from './runtime/pg-pool-errors';
 
 const log = logger('start');
 
@@ -142,9 +143,7 @@ Try it:
 
 /** A small pool for /health's slot queries, apart from the reader's own connections. */
 function healthPool(databaseUrl: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, idleTimeoutMillis: 10_000 });
-  pool.on('error', () => undefined);
-  return pool;
+  return survivePoolErrors(new pg.Pool({ connectionString: databaseUrl, max: 1, idleTimeoutMillis: 10_000 }));
 }
 
 /** Runs `start` with a registry of its own, kept (added to `registries`) only if it succeeds. */

@@ -11,6 +11,7 @@ import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
 import { SinkSupervisor } from './sink-supervisor';
 import { FuseboxPoller } from '../infra/runtime/fusebox-poller';
+import { survivePoolErrors } from '../infra/runtime/pg-pool-errors';
 
 export type SinkConfig = Pick<
   EnvConfig,
@@ -46,9 +47,8 @@ export async function startSink(config: SinkConfig, registry: Registry): Promise
     await admin.disconnect().catch(() => undefined);
     throw error;
   }
-  const internal = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-  // Idle connections ended by the server must not crash the process; the next poll reports it.
-  internal.on('error', () => undefined);
+  // Connections ended by the server must not crash the process; the next poll reports it.
+  const internal = survivePoolErrors(new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 }));
   const connections = externalConnectionBudget({
     maxOpen: config.SINK_MAX_CONNECTIONS,
     idleMs: config.SINK_IDLE_CONNECTION_MS,

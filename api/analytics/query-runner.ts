@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { sqlState } from '../../infra/runtime/errors';
 import { analyticsLimits, boundedCursorSql, boundedRows, fetchSql, probeCursorSql, trimQueryText, type FetchedRow } from './query-limits';
+import { survivePoolErrors } from '../../infra/runtime/pg-pool-errors';
 
 /** A bound parameter: `$1`, `$2`, … in the query text; sent apart from it, never spliced in. */
 export type AnalyticsParam = string | number | boolean | null;
@@ -78,7 +79,7 @@ export class AnalyticsQueryRunner {
       // Timestamps print in UTC; the query role cannot change it.
       options: '-c TimeZone=UTC',
     });
-    this.#pool.on('error', () => undefined);
+    survivePoolErrors(this.#pool);
     return this.#pool;
   }
 

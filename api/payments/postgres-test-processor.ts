@@ -9,6 +9,7 @@ import {
   type ProcessorRefund,
   type RefundRequest,
 } from './payment-processor';
+import { survivePoolErrors } from '../../infra/runtime/pg-pool-errors';
 
 type Operation = 'charge' | 'refund';
 
@@ -26,7 +27,7 @@ export class PostgresTestProcessor implements PaymentProcessor {
   constructor(databaseUrl: string) {
     // Bounded waits: callers hold a purchase's row lock while they wait for this processor.
     this.#pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 5_000, options: '-c TimeZone=UTC -c statement_timeout=10000' });
-    this.#pool.on('error', () => undefined);
+    survivePoolErrors(this.#pool);
   }
 
   /** Consumes one fault of this operation, if the project has one left. */
