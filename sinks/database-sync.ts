@@ -53,6 +53,8 @@ export interface Completeness {
   existing(table: SourceTable, ids: readonly string[]): Promise<Set<string>>;
   /** Asks the reader for a snapshot of the tenancy (the rows come back as `r` events). */
   requestSnapshot(): Promise<void>;
+  /** The newest full-tenancy snapshot known to have finished (-1: none known yet). */
+  latestFinishedSnapshot(): bigint;
 }
 
 /**
@@ -87,6 +89,8 @@ export class DatabaseSync {
    * have missed (a key whose delete compaction removed has no record left to insert it).
    */
   #startedEmpty = false;
+  /** The newest snapshot that had finished when the database was prepared empty. */
+  #emptyThroughSnapshot = -1n;
 
   constructor(private readonly options: DatabaseSyncOptions) {
     this.#status = { tenancyId: options.tenancyId, databaseId: options.databaseId, state: 'starting', appliedOffset: '-1' };
@@ -230,6 +234,9 @@ export class DatabaseSync {
       this.#sweepPending = progress.sweepPending;
       this.#sweptSnapshotId = progress.sweptSnapshotId;
       this.#startedEmpty = progress.coveredThrough === -1n && progress.sweptSnapshotId === -1n;
+      // Only snapshots that had finished when it was empty are ones it can skip sweeping: a later
+      // one (a lost slot's recovery) may be the only news of rows deleted since it was filled.
+      this.#emptyThroughSnapshot = this.#startedEmpty ? (this.options.completeness?.latestFinishedSnapshot() ?? -1n) : -1n;
       await this.#proveProgress();
       if (this.#phase !== 'preparing') return;
       this.#next = this.#covered + 1n;
@@ -281,13 +288,14 @@ export class DatabaseSync {
   async maintain(latestSnapshotId: bigint): Promise<void> {
     const completeness = this.options.completeness;
     if (!completeness || !this.available || this.#sweeping) return;
-    if (this.#startedEmpty && !this.#sweepPending && latestSnapshotId > this.#sweptSnapshotId) {
+    const skippable = latestSnapshotId < this.#emptyThroughSnapshot ? latestSnapshotId : this.#emptyThroughSnapshot;
+    if (this.#startedEmpty && !this.#sweepPending && skippable > this.#sweptSnapshotId) {
       // Everything it holds came from the topic after those snapshots finished: nothing to sweep.
       this.#startedEmpty = false;
       this.#sweeping = true;
       try {
-        await this.options.target.markSwept(latestSnapshotId);
-        this.#sweptSnapshotId = latestSnapshotId;
+        await this.options.target.markSwept(skippable);
+        this.#sweptSnapshotId = skippable;
       } catch (error: unknown) {
         this.#startedEmpty = true;
         log.warn('could not record the snapshots an empty database needs no sweep for', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, error: errorMessage(error) });

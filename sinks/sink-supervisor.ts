@@ -84,6 +84,8 @@ export class SinkSupervisor extends Service {
   /** Between a consumer's end and the next group join: lanes take nothing, databases stay prepared. */
   #suspended = false;
   readonly #consumer: SharedConsumer;
+  /** Newest finished snapshot per tenancy (null: of every tenancy), read on every poll. */
+  #finishedSnapshots = new Map<string | null, bigint>();
   readonly #waitingBytes = new WaitingBytes(maxWaitingBytes);
   readonly #sourceRows: SourceRows;
   /** What was last written to "SinkDatabaseStatus" per database, and when everything was. */
@@ -259,6 +261,7 @@ export class SinkSupervisor extends Service {
         requestSnapshot: async () => {
           await requestSnapshot(options.internal, options.slot, database.tenancyId);
         },
+        latestFinishedSnapshot: () => this.#latestFinishedSnapshot(database.tenancyId),
       },
     });
     lane.databases.set(database.key, sync);
@@ -327,17 +330,21 @@ export class SinkSupervisor extends Service {
 
   /** Lets each database served sweep after the newest snapshot of its tenancy (or of all) that finished. */
   async #maintainDatabases(): Promise<void> {
-    if (this.#databases.size === 0) return;
+    if (this.#configured.size === 0) return;
     const result = await this.options.internal.query<{ tenancy_id: string | null; latest: string }>(
       `SELECT "tenancyId"::text AS tenancy_id, max(id)::text AS latest FROM "CdcSnapshot" WHERE "slotName" = $1 AND state = 'done' GROUP BY "tenancyId"`,
       [this.options.slot],
     );
-    const latest = new Map(result.rows.map((row) => [row.tenancy_id, BigInt(row.latest)]));
-    const everyTenancy = latest.get(null) ?? -1n;
-    for (const { sync } of this.#databases.values()) {
-      const own = latest.get(sync.tenancyId) ?? -1n;
-      void sync.maintain(own > everyTenancy ? own : everyTenancy);
-    }
+    // Kept also for databases not started yet: what had finished when one is prepared empty.
+    this.#finishedSnapshots = new Map(result.rows.map((row) => [row.tenancy_id, BigInt(row.latest)]));
+    for (const { sync } of this.#databases.values()) void sync.maintain(this.#latestFinishedSnapshot(sync.tenancyId));
+  }
+
+  /** The newest finished snapshot covering `tenancyId` (its own or of every tenancy), as last read. */
+  #latestFinishedSnapshot(tenancyId: string): bigint {
+    const own = this.#finishedSnapshots.get(tenancyId) ?? -1n;
+    const everyTenancy = this.#finishedSnapshots.get(null) ?? -1n;
+    return own > everyTenancy ? own : everyTenancy;
   }
 
   /**
