@@ -19,7 +19,9 @@ const rateLimitCleanupMs = 5 * 60_000;
 
 export function internalDatabasePool(databaseUrl: string): pg.Pool {
   // Timestamps are `timestamp without time zone` holding UTC: sessions must agree on UTC.
-  return survivePoolErrors(new pg.Pool({ connectionString: databaseUrl, max: 10, options: '-c TimeZone=UTC' }));
+  // A connection (or a free one from the pool) not had within 10 s fails the request: during a
+  // database crash, a connect left half-open must not hold a request, and then the pool, forever.
+  return survivePoolErrors(new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000, options: '-c TimeZone=UTC' }));
 }
 
 export async function startApi(
