@@ -109,6 +109,8 @@ describe('ConnectionBudget', () => {
     const first = await budget.lease('a', 'db-a');
     first.release(true);
     expect(first.connection.closed).toBe(true);
+    // The slot comes back once the close finished (the server counts the connection until then).
+    await new Promise((resolve) => setImmediate(resolve));
     expect(budget.openCount).toBe(0);
 
     const second = await budget.lease('a', 'db-a');

@@ -160,8 +160,9 @@ export class ConnectionBudget<C, T = string> {
     if (claim.kind === 'reuse') return this.#leaseOf(key, claim.connection);
     // The slot and the attempt are counted from the claim on: a failed open gives both back.
     try {
-      // Not awaited: closing another database's connection must not make this one wait.
-      if (claim.kind === 'replace') void this.options.close(claim.victim).catch(() => undefined);
+      // The victim holds its slot until it is closed (bounded by the close's own deadline): the
+      // server counts a connection until then, and the cap is what the server sees.
+      if (claim.kind === 'replace') await this.options.close(claim.victim).catch(() => undefined);
       const connection = await this.options.open(target);
       this.#failing.delete(key);
       this.#opening--;
@@ -185,8 +186,15 @@ export class ConnectionBudget<C, T = string> {
         if (released) return;
         released = true;
         if (broken || this.#closed || !this.options.usable(connection)) {
-          this.#open--;
-          void this.options.close(connection).catch(() => undefined);
+          // Its slot is free once the server no longer counts it.
+          void this.options
+            .close(connection)
+            .catch(() => undefined)
+            .finally(() => {
+              this.#open--;
+              this.#pump();
+            });
+          return;
         } else {
           const idle: IdleConnection<C> = { key, connection, timer: setTimeout(() => void this.#closeIdle(idle), this.options.idleMs) };
           // Idle timers must not keep a stopping process alive.
@@ -201,9 +209,10 @@ export class ConnectionBudget<C, T = string> {
   async #closeIdle(idle: IdleConnection<C>): Promise<void> {
     if (!this.#idle.has(idle)) return;
     this.#takeIdle(idle);
+    await this.options.close(idle.connection).catch(() => undefined);
+    // Its slot is free once the server no longer counts it.
     this.#open--;
     this.#pump();
-    await this.options.close(idle.connection).catch(() => undefined);
   }
 
   /**
