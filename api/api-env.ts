@@ -57,6 +57,8 @@ export interface ApiDependencies {
   sinkStatusStaleAfterMs: number;
   /** The cdc reader's replication slot (CDC_SLOT), for the status API's global figures. */
   cdcSlot: string;
+  /** Tenant topics are `<prefix>.<tenancyId>`. */
+  cdcTopicPrefix: string;
 }
 
 /** The project a request is authenticated for. */

@@ -1,4 +1,8 @@
+import { z } from 'zod';
 import type { ConnectionView } from './external-database-view';
+
+/** What a sink wrote about the users table ("SinkDatabaseStatus"."usersTable"). */
+const usersTableReportSchema = z.object({ exists: z.boolean(), totalRows: z.number().int().nonnegative(), estimated: z.boolean(), measuredAtMillis: z.number() });
 
 /** What the sink process serving a database last wrote ("SinkDatabaseStatus"). */
 export interface SinkReport {
@@ -7,6 +11,9 @@ export interface SinkReport {
   lastError: unknown;
   oldestPendingAtMillis: number | null;
   pendingEvents: number | null;
+  /** The users table as the sink last counted it, unparsed (jsonb). */
+  usersTable: unknown;
+  topicHighOffset: bigint | null;
   reportedBy: string;
   reportedAt: Date;
 }
@@ -42,7 +49,9 @@ export interface DatabaseStatusInput {
  *   config cannot be used or the sink failed, `unknown` when no sink reported lately, else `ok`;
  * - `lag_seconds`: now minus the commit time of the oldest change not applied, so it keeps growing
  *   between reports; 0 when caught up, null when unknown;
- * - `backlog`: change events in the topic after the database's position.
+ * - `backlog`: change events in the topic after the database's position;
+ * - `users_table`: counted in the database itself by the sink (the last count stands while no
+ *   sink reports: it says what the table held then), null before the first count.
  * Connections are shown only as their redacted view: passwords never leave.
  */
 export function databaseStatusView(input: DatabaseStatusInput) {
@@ -71,6 +80,7 @@ export function databaseStatusView(input: DatabaseStatusInput) {
       backlog: null,
       lag_seconds: null,
       mapping_status: [],
+      users_table: null,
       rebuild,
       reported_by: null,
       reported_at_millis: null,
@@ -103,8 +113,30 @@ export function databaseStatusView(input: DatabaseStatusInput) {
       lag_seconds: lagSeconds,
       updated_at_millis: report?.reportedAt.getTime() ?? null,
     })),
+    users_table: usersTableView(report?.usersTable),
     rebuild,
     reported_by: report?.reportedBy ?? null,
     reported_at_millis: report?.reportedAt.getTime() ?? null,
   };
+}
+
+function usersTableView(reported: unknown) {
+  const parsed = usersTableReportSchema.safeParse(reported);
+  if (!parsed.success) return null;
+  const { exists, totalRows, estimated, measuredAtMillis } = parsed.data;
+  return { exists, total_rows: totalRows, total_rows_estimated: estimated, measured_at_millis: measuredAtMillis };
+}
+
+/**
+ * The tenant topic of a tenancy: its name, and its end offset (the offset the next record gets)
+ * as the sinks serving its databases last fetched it, the highest of their reports; null when no
+ * sink has fetched from it yet.
+ */
+export function tenantTopicView(name: string, reports: readonly (SinkReport | undefined)[]) {
+  let high: bigint | null = null;
+  for (const report of reports) {
+    const offset = report?.topicHighOffset ?? null;
+    if (offset !== null && (high === null || offset > high)) high = offset;
+  }
+  return { name, high_offset: high === null ? null : high.toString() };
 }

@@ -31,6 +31,7 @@ export type ApiConfig = Pick<
   | 'SIGN_IN_RATE_WINDOW_SECONDS'
   | 'TRUST_PROXY'
   | 'CDC_SLOT'
+  | 'CDC_TOPIC_PREFIX'
   | 'DATABASE_URL'
   | 'SINK_ALLOWED_TARGETS'
   | 'SINK_CONFIG_POLL_MS'
@@ -68,5 +69,6 @@ export function createApiDependencies(config: ApiConfig, pool: pg.Pool): ApiDepe
     // Sinks report every poll; a few missed polls (a restart, a rebalance) are not yet silence.
     sinkStatusStaleAfterMs: Math.max(10_000, 5 * config.SINK_CONFIG_POLL_MS),
     cdcSlot: config.CDC_SLOT,
+    cdcTopicPrefix: config.CDC_TOPIC_PREFIX,
   };
 }

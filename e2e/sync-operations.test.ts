@@ -8,6 +8,18 @@ import { PipelineContext, pollExternal, type TestProject } from './harness/pipel
 import { TcpProxy } from './harness/tcp-proxy';
 import { compactSoon } from './harness/compaction';
 import { withClient } from './harness/test-services';
+import { kafkaClient } from '../infra/runtime/kafka-client';
+
+/** The topic's end offset as the broker tells it: the offset its next record gets. */
+async function endOffset(ctx: PipelineContext, topic: string): Promise<string> {
+  const admin = kafkaClient(ctx.config.KAFKA_BROKERS, `${ctx.name}-offsets`).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).find((partition) => partition.partition === 0)!.high;
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 interface DatabaseStatus {
   id: string;
@@ -18,6 +30,7 @@ interface DatabaseStatus {
   backlog: number | null;
   lag_seconds: number | null;
   mapping_status: { mapping_id: string; backlog: number | null }[];
+  users_table: { exists: boolean; total_rows: number; total_rows_estimated: boolean } | null;
   rebuild: { state: string; records_done: number; records_total: number | null } | null;
   connection: { connection_string: string } | null;
 }
@@ -276,6 +289,36 @@ describe('operating the sync', () => {
     await waitFor('the rebuild to finish', async () => (await statusOf(ctx, project, 'main')).rebuild?.state === 'done', { timeoutMs: 30_000 });
     const state = await expectConverged(ctx.internal, project.tenancyId, external);
     expect(state.users.map((user) => user.display_name).sort()).toEqual([`ada-${round - 1}`, 'cyd']);
+  });
+
+  it('shows the users table as counted in the database itself, and the topic’s high offset, in both scopes', async () => {
+    await using ctx = await PipelineContext.open();
+    await ctx.startPipeline();
+    const project = await ctx.createProject();
+    const external = await ctx.createExternalDatabase();
+    await ctx.setExternalDatabases(project, { main: external });
+    for (const name of ['ada', 'bob', 'cyd']) await ctx.createUser(project, { display_name: name, primary_email: `${name}@example.com` });
+    await expectConverged(ctx.internal, project.tenancyId, external);
+    const topic = `${ctx.config.CDC_TOPIC_PREFIX}.${project.tenancyId}`;
+    const end = await endOffset(ctx, topic);
+    await waitFor('the status to count 3 users and show the topic’s end', async () => {
+      const response = await ctx.as(project, 'admin', 'GET', '/api/v1/internal/db-sync/status');
+      const main = (response.body.external_databases as DatabaseStatus[]).find((database) => database.id === 'main');
+      return main?.users_table?.exists === true && main.users_table.total_rows === 3 && JSON.stringify(response.body.topic) === JSON.stringify({ name: topic, high_offset: end });
+    }, { timeoutMs: 15_000, intervalMs: 250 });
+
+    // Counted where the rows are, not derived from what was applied: a row deleted behind the
+    // sink's back is missing from the count once the next change makes it count again.
+    await withClient(external, (client) => client.query(`DELETE FROM users WHERE display_name = 'bob'`));
+    await ctx.createUser(project, { display_name: 'dee' });
+    await pollExternal(external, `SELECT 1 FROM users WHERE display_name = 'dee'`, (rows) => rows.length === 1);
+    await waitFor('the count to say 3 (4 written, 1 deleted behind the sink)', async () => (await statusOf(ctx, project, 'main')).users_table?.total_rows === 3, { timeoutMs: 15_000, intervalMs: 250 });
+
+    const all = await ctx.request('GET', '/api/v1/internal/db-sync/status?scope=all', { headers: { 'x-stack-internal-admin-key': ctx.config.STACK_INTERNAL_ADMIN_KEY } });
+    const tenancies = all.body.tenancies as { tenancy_id: string; topic: { name: string; high_offset: string | null }; external_databases: DatabaseStatus[] }[];
+    const ours = tenancies.find((entry) => entry.tenancy_id === project.tenancyId)!;
+    expect(ours.topic).toEqual({ name: topic, high_offset: await endOffset(ctx, topic) });
+    expect(ours.external_databases[0]!.users_table).toMatchObject({ exists: true, total_rows: 3, total_rows_estimated: false });
   });
 
   it('answers the status within a second while an external database hangs, and never shows a password', async () => {

@@ -25,6 +25,10 @@ export const sinkDatabaseStatus = pgTable(
     oldestPendingAtMillis: bigint('oldestPendingAtMillis', { mode: 'number' }),
     /** Change events in the topic after the last one applied (null: not known yet). */
     pendingEvents: bigint('pendingEvents', { mode: 'number' }),
+    /** `{exists, totalRows, estimated, measuredAtMillis}`: the users table as last counted in the database (null: not yet). */
+    usersTable: jsonb('usersTable'),
+    /** The tenant topic's end offset as the sink last fetched it (null: nothing fetched yet). */
+    topicHighOffset: bigint('topicHighOffset', { mode: 'bigint' }),
     /** `<host>:<pid>:<random>` of the sink process that wrote the row. */
     reportedBy: text('reportedBy').notNull(),
     reportedAt: timestamp('reportedAt', { precision: 3, mode: 'date' }).notNull().defaultNow(),

@@ -8,7 +8,7 @@ import type { Mapping } from './mapping';
 import { judgeProgress, type TopicBounds } from './progress-proof';
 import type { SinkMetrics } from './metrics';
 import { PendingChanges } from './pending-changes';
-import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
+import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget, type UsersTableFigures } from './target';
 
 const log = logger('sink');
 
@@ -17,6 +17,14 @@ const sweepCheckIntervalMs = 3_000;
 
 /** Events per external transaction: large enough to amortise round trips, small enough to keep locks short. */
 const maxEventsPerTransaction = 5_000;
+
+/**
+ * The users table is counted again this soon after the database applied something new, and this
+ * long after the last count at the latest (rows edited behind the sink's back): often enough for
+ * an operator's screen, rarely enough that a thousand idle databases do not keep connections busy.
+ */
+const usersCountAfterChangeMs = 5_000;
+const usersCountRefreshMs = 5 * 60_000;
 
 export interface TargetStatus {
   tenancyId: string;
@@ -29,6 +37,8 @@ export interface TargetStatus {
   /** Change events in the topic after its position that the lane has seen (null: not known). */
   pendingEvents: number | null;
   lastError?: { code: string; message: string; at: string; mapping?: string; offset?: string };
+  /** The users table as last counted in the database (null: not counted yet). */
+  usersTable: (UsersTableFigures & { measuredAtMillis: number }) | null;
 }
 
 export interface DatabaseSyncOptions {
@@ -71,7 +81,11 @@ export class DatabaseSync {
   #busy = false;
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
-  #status: Omit<TargetStatus, 'oldestPendingAtMillis' | 'pendingEvents'>;
+  #status: Omit<TargetStatus, 'oldestPendingAtMillis' | 'pendingEvents' | 'usersTable'>;
+  #usersTable: TargetStatus['usersTable'] = null;
+  /** The applied offset the last count was made at, and whether one is under way. */
+  #countedAtOffset: string | undefined;
+  #counting = false;
   /** Switched off in the fusebox: takes no batch, keeps its position. */
   #paused: boolean;
   /** Its position was read from the database at least once, so `next` means something. */
@@ -113,7 +127,30 @@ export class DatabaseSync {
   get status(): TargetStatus {
     const known = this.#positioned ? this.pending.at(this.#next) : undefined;
     const state = this.#paused && this.#status.state !== 'error' ? 'paused' : this.#status.state;
-    return { ...this.#status, state, oldestPendingAtMillis: known?.oldestCommitMs ?? null, pendingEvents: known ? known.events : null };
+    return { ...this.#status, state, oldestPendingAtMillis: known?.oldestCommitMs ?? null, pendingEvents: known ? known.events : null, usersTable: this.#usersTable };
+  }
+
+  /**
+   * Counts the users table when it is due (see usersCountAfterChangeMs). Not while paused: an
+   * operator may have paused the database to work on it. A failed count keeps the last figures;
+   * the sync itself reports the database's trouble.
+   */
+  async countUsersTable(nowMs: number): Promise<void> {
+    if (this.#phase !== 'ready' || this.#paused || this.#counting) return;
+    const sinceLast = this.#usersTable === null ? Infinity : nowMs - this.#usersTable.measuredAtMillis;
+    const changed = this.#countedAtOffset !== this.#status.appliedOffset;
+    if (!(changed ? sinceLast >= usersCountAfterChangeMs : sinceLast >= usersCountRefreshMs)) return;
+    this.#counting = true;
+    const atOffset = this.#status.appliedOffset;
+    try {
+      const figures = await this.options.target.measureUsersTable();
+      this.#usersTable = { ...figures, measuredAtMillis: Date.now() };
+      this.#countedAtOffset = atOffset;
+    } catch (error: unknown) {
+      log.info('could not count the users table', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, error: errorMessage(error) });
+    } finally {
+      this.#counting = false;
+    }
   }
 
   /** Can take a batch now: prepared, not paused, not in backoff, not applying another batch. */

@@ -140,4 +140,23 @@ describe('PostgresTarget (real external Postgres)', () => {
       await intruder.close();
     }
   });
+
+  it('counts the users table where it stands: missing, counted, read-only', async () => {
+    await using ctx = await PipelineContext.open();
+    const url = await ctx.createExternalDatabase();
+    const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', connectionKey: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
+    try {
+      expect(await target.measureUsersTable()).toEqual({ exists: false, totalRows: 0, estimated: false });
+      await target.prepare();
+      expect(await target.measureUsersTable()).toEqual({ exists: true, totalRows: 0, estimated: false });
+      await target.apply([userEvent(0, 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'a'), userEvent(1, 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'b')], { fetchedFrom: 0n, through: 1n, resumedFrom: -1n });
+      await withClient(url, (client) => client.query(`INSERT INTO users (id, signed_up_at) VALUES (gen_random_uuid(), now())`));
+      expect(await target.measureUsersTable()).toEqual({ exists: true, totalRows: 3, estimated: false });
+      // The count leaves nothing behind: the next apply finds its connection outside any transaction.
+      expect(await target.apply([userEvent(2, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'c')], { fetchedFrom: 2n, through: 2n, resumedFrom: 1n })).toMatchObject({ applied: 1 });
+      expect(await target.measureUsersTable()).toEqual({ exists: true, totalRows: 4, estimated: false });
+    } finally {
+      await target.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import type { ConnectionBudget } from './connection-budget';
 import type { SourceTable } from '../schema/change-event';
 import type { Mapping } from './mapping';
 import { deleteStatement, refreshPrimaryEmailStatement, upsertStatements } from './sql';
-import { ForeignProgressError, OffsetGapError, ProgressRewoundError, type ApplyRange, type ApplyResult, type PreparedProgress, type SyncTarget } from './target';
+import { ForeignProgressError, OffsetGapError, ProgressRewoundError, type ApplyRange, type ApplyResult, type PreparedProgress, type SyncTarget, type UsersTableFigures } from './target';
 
 const metadataDdl = `CREATE TABLE IF NOT EXISTS _stack_sync_metadata (
   mapping_name text PRIMARY KEY,
@@ -34,6 +34,9 @@ const coverageDdl = `ALTER TABLE _stack_sync_metadata
 
 /** Ids per round of a sweep: one keyset page of the external table, one lookup in the source. */
 const sweepPageSize = 5_000;
+
+/** An exact count of the users table may take this long; a bigger table shows its estimate. */
+const usersCountTimeoutMs = 2_000;
 
 // Serialises first-use DDL when several sink processes meet a new database at once.
 const ddlLockKey = 7_264_913_001;
@@ -314,6 +317,39 @@ export class PostgresTarget implements SyncTarget {
         return removed;
       } catch (error: unknown) {
         throw this.#describe(error, `sweep${failingMapping ? ` of mapping ${failingMapping}` : ''}`, { mapping: failingMapping });
+      }
+    });
+  }
+
+  /**
+   * Counts the users table's rows, read-only and bounded: an exact count while it takes under
+   * `usersCountTimeoutMs`, the planner's estimate for a table too big for that.
+   */
+  async measureUsersTable(): Promise<UsersTableFigures> {
+    const table = this.options.mappings.find((mapping) => mapping.sourceTable === 'ProjectUser')?.table;
+    if (table === undefined) return { exists: false, totalRows: 0, estimated: false };
+    return this.#withConnection('connect', async (client) => {
+      try {
+        await client.query('BEGIN READ ONLY');
+        await client.query(`SET LOCAL statement_timeout = ${usersCountTimeoutMs}`);
+        const found = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table]);
+        if (!found.rows[0]?.found) {
+          await client.query('COMMIT');
+          return { exists: false, totalRows: 0, estimated: false };
+        }
+        try {
+          const counted = await client.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${table}`);
+          await client.query('COMMIT');
+          return { exists: true, totalRows: Number(counted.rows[0]?.rows ?? 0), estimated: false };
+        } catch (error: unknown) {
+          // 57014 query_canceled: the statement timeout; the estimate is one catalogue row.
+          if (sqlState(error) !== '57014') throw error;
+          await client.query('ROLLBACK');
+          const estimate = await client.query<{ rows: string }>('SELECT GREATEST(reltuples, 0)::bigint::text AS rows FROM pg_class WHERE oid = to_regclass($1)', [table]);
+          return { exists: true, totalRows: Number(estimate.rows[0]?.rows ?? 0), estimated: true };
+        }
+      } catch (error: unknown) {
+        throw this.#describe(error, 'counting the users table');
       }
     });
   }

@@ -57,6 +57,12 @@ export interface SinkSupervisorOptions {
   fusebox: FuseboxPoller;
 }
 
+/** A database's status with what its lane knows of the tenant topic. */
+export interface ReportedStatus extends TargetStatus {
+  /** The topic's end offset as last fetched (null: nothing fetched yet). */
+  topicHighOffset: string | null;
+}
+
 interface RunningDatabase {
   projectId: string;
   databaseId: string;
@@ -125,8 +131,8 @@ export class SinkSupervisor extends Service {
   }
 
   /** The databases this process serves, as they stand. */
-  statuses(): TargetStatus[] {
-    return [...this.#databases.values()].map(({ sync }) => sync.status);
+  statuses(): ReportedStatus[] {
+    return [...this.#databases.values()].map(({ sync, lane }) => ({ ...sync.status, topicHighOffset: lane.highWatermark?.toString() ?? null }));
   }
 
   /** Pauses and resumes the databases served as the fusebox says (called on every change of it). */
@@ -337,7 +343,11 @@ export class SinkSupervisor extends Service {
     );
     // Kept also for databases not started yet: what had finished when one is prepared empty.
     this.#finishedSnapshots = new Map(result.rows.map((row) => [row.tenancy_id, BigInt(row.latest)]));
-    for (const { sync } of this.#databases.values()) void sync.maintain(this.#latestFinishedSnapshot(sync.tenancyId));
+    const now = Date.now();
+    for (const { sync } of this.#databases.values()) {
+      void sync.maintain(this.#latestFinishedSnapshot(sync.tenancyId));
+      void sync.countUsersTable(now);
+    }
   }
 
   /** The newest finished snapshot covering `tenancyId` (its own or of every tenancy), as last read. */
@@ -358,12 +368,13 @@ export class SinkSupervisor extends Service {
     const statuses = this.statuses().filter((status) => everything || this.#reported.get(`${status.tenancyId}/${status.databaseId}`) !== JSON.stringify(status));
     if (statuses.length === 0) return;
     await this.options.internal.query(
-      `INSERT INTO "SinkDatabaseStatus" ("tenancyId", "databaseId", state, "appliedOffset", "lastError", "oldestPendingAtMillis", "pendingEvents", "reportedBy", "reportedAt")
-       SELECT s."tenancyId", s."databaseId", s.state, s."appliedOffset", s."lastError", s."oldestPendingAtMillis", s."pendingEvents", $2, now()
-         FROM jsonb_to_recordset($1::jsonb) AS s("tenancyId" uuid, "databaseId" text, state text, "appliedOffset" bigint, "lastError" jsonb, "oldestPendingAtMillis" bigint, "pendingEvents" bigint)
+      `INSERT INTO "SinkDatabaseStatus" ("tenancyId", "databaseId", state, "appliedOffset", "lastError", "oldestPendingAtMillis", "pendingEvents", "usersTable", "topicHighOffset", "reportedBy", "reportedAt")
+       SELECT s."tenancyId", s."databaseId", s.state, s."appliedOffset", s."lastError", s."oldestPendingAtMillis", s."pendingEvents", s."usersTable", s."topicHighOffset", $2, now()
+         FROM jsonb_to_recordset($1::jsonb) AS s("tenancyId" uuid, "databaseId" text, state text, "appliedOffset" bigint, "lastError" jsonb, "oldestPendingAtMillis" bigint, "pendingEvents" bigint, "usersTable" jsonb, "topicHighOffset" bigint)
        ON CONFLICT ("tenancyId", "databaseId") DO UPDATE
          SET state = EXCLUDED.state, "appliedOffset" = EXCLUDED."appliedOffset", "lastError" = EXCLUDED."lastError",
              "oldestPendingAtMillis" = EXCLUDED."oldestPendingAtMillis", "pendingEvents" = EXCLUDED."pendingEvents",
+             "usersTable" = EXCLUDED."usersTable", "topicHighOffset" = EXCLUDED."topicHighOffset",
              "reportedBy" = EXCLUDED."reportedBy", "reportedAt" = EXCLUDED."reportedAt"`,
       [
         JSON.stringify(
@@ -375,6 +386,8 @@ export class SinkSupervisor extends Service {
             lastError: status.lastError ?? null,
             oldestPendingAtMillis: status.oldestPendingAtMillis,
             pendingEvents: status.pendingEvents,
+            usersTable: status.usersTable,
+            topicHighOffset: status.topicHighOffset,
           })),
         ),
         this.#processId,

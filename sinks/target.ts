@@ -101,5 +101,15 @@ export interface SyncTarget {
   reset(): Promise<void>;
   /** Records, without sweeping, that nothing before snapshot `snapshotId` needs a sweep (a database that started empty). */
   markSwept(snapshotId: bigint): Promise<void>;
+  /** The mapped users table as it stands in the database now, whoever wrote it (the status API's `users_table`). */
+  measureUsersTable(): Promise<UsersTableFigures>;
   close(): Promise<void>;
+}
+
+/** What the users table of an external database holds, as last counted there. */
+export interface UsersTableFigures {
+  exists: boolean;
+  totalRows: number;
+  /** The exact count took too long, so this is the planner's estimate. */
+  estimated: boolean;
 }

@@ -7,7 +7,7 @@ import type { OffsetEvent } from './batch-plan';
 import { DatabaseSync } from './database-sync';
 import { defaultMappings } from './mappings';
 import { SinkMetrics } from './metrics';
-import type { ApplyRange, ApplyResult, PreparedProgress, SyncTarget } from './target';
+import type { ApplyRange, ApplyResult, PreparedProgress, SyncTarget, UsersTableFigures } from './target';
 import { TopicLane, WaitingBytes, type FetchedBatch, type TopicControl } from './topic-lane';
 
 const tenancyId = '11111111-1111-4111-8111-111111111111';
@@ -61,6 +61,10 @@ class RecordingTarget implements SyncTarget {
   }
 
   async markSwept(): Promise<void> {}
+
+  async measureUsersTable(): Promise<UsersTableFigures> {
+    return { exists: true, totalRows: 0, estimated: false };
+  }
 
   async reset(): Promise<void> {
     this.progress = -1n;

@@ -60,6 +60,8 @@ export class TopicLane {
   #busy = false;
   /** Where the consumer was last pointed: the next batch must have been fetched from exactly here. */
   #readAhead = -1n;
+  /** The topic's end offset (next offset to be written) as of the newest batch fetched; the status API shows it. */
+  #highWatermark: bigint | undefined;
   /** Records that arrived while a batch was being applied, merged into one batch from where it ended. */
   #waiting: { batch: FetchedBatch; bytes: number } | undefined;
 
@@ -82,6 +84,10 @@ export class TopicLane {
     return this.#assigned;
   }
 
+  get highWatermark(): bigint | undefined {
+    return this.#highWatermark;
+  }
+
   /** The shared consumer was (re)assigned, or lost, this topic. */
   setAssigned(assigned: boolean): void {
     this.#assigned = assigned;
@@ -92,6 +98,7 @@ export class TopicLane {
   /** Called by the consumer for each fetched batch; returns at once so the consumer never waits. */
   offer(batch: FetchedBatch): void {
     if (!this.#assigned) return;
+    if (this.#highWatermark === undefined || batch.highWatermark > this.#highWatermark) this.#highWatermark = batch.highWatermark;
     // Fetched before the last seek (kafkajs fetches ahead and delivers what it fetched): it may
     // start anywhere, and taking it would skip the records between the seek and its start.
     if (batch.isStale()) return;

@@ -8,7 +8,8 @@ import { storedProjectConfigSchema, type StoredProjectConfig } from '../../schem
 import { defaultMappings } from '../../sinks/mappings';
 import { project, tenancy } from '../../schema/tables';
 import { knownErrors } from '../api-error';
-import { databaseStatusView, type RebuildRow, type SinkReport } from '../db-sync-status-view';
+import { databaseStatusView, tenantTopicView, type RebuildRow, type SinkReport } from '../db-sync-status-view';
+import { tenantTopic } from '../../schema/change-event';
 import { connectionView } from '../external-database-view';
 import { loadProjectConfig } from '../project-config-store';
 import type { ApiEnv, Database } from '../api-env';
@@ -43,7 +44,7 @@ interface TenancyInput {
 
 /** The external databases of some tenancies as the status shows them. Reads only the internal database. */
 async function databaseViews(c: { get: (key: 'deps') => ApiEnv['Variables']['deps'] }, tenancies: readonly TenancyInput[], fusebox: FuseboxState, nowMs: number) {
-  const { db, secrets, sinkStatusStaleAfterMs } = c.get('deps');
+  const { db, secrets, sinkStatusStaleAfterMs, cdcTopicPrefix } = c.get('deps');
   const tenancyIds = tenancies.filter((entry) => Object.keys(entry.config.dbSync.externalDatabases).length > 0).map((entry) => entry.tenancyId);
   const reports = new Map<string, SinkReport>();
   const rebuilds = new Map<string, RebuildRow>();
@@ -58,9 +59,11 @@ async function databaseViews(c: { get: (key: 'deps') => ApiEnv['Variables']['dep
     }
   }
   return new Map(
-    tenancies.map(({ tenancyId, projectId, config }) => [
-      tenancyId,
-      Object.entries(config.dbSync.externalDatabases)
+    tenancies.map(({ tenancyId, projectId, config }) => {
+      const ids = Object.keys(config.dbSync.externalDatabases).sort((a, b) => a.localeCompare(b));
+      // Only reports of sinks still serving the tenancy count: an old figure would pass for the end of the topic.
+      const freshReports = ids.map((id) => reports.get(`${tenancyId}/${id}`)).filter((report) => report !== undefined && nowMs - report.reportedAt.getTime() <= sinkStatusStaleAfterMs);
+      const databases = Object.entries(config.dbSync.externalDatabases)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([id, database]) =>
           databaseStatusView({
@@ -74,8 +77,9 @@ async function databaseViews(c: { get: (key: 'deps') => ApiEnv['Variables']['dep
             nowMs,
             staleAfterMs: sinkStatusStaleAfterMs,
           }),
-        ),
-    ]),
+        );
+      return [tenancyId, { databases, topic: tenantTopicView(tenantTopic(cdcTopicPrefix, tenancyId), freshReports) }] as const;
+    }),
   );
 }
 
@@ -157,7 +161,8 @@ export const syncStatusRoutes = new Hono<ApiEnv>()
         generated_at_millis: now,
         tenancy_id: tenancyId,
         fusebox: { cdc_enabled: fusebox.cdcEnabled, sink_enabled: fusebox.sinkEnabled, project_sink_enabled: fusebox.projectSinkEnabled(projectId) },
-        external_databases: views.get(tenancyId) ?? [],
+        topic: views.get(tenancyId)?.topic ?? null,
+        external_databases: views.get(tenancyId)?.databases ?? [],
       });
     }
     const rows = await db.select({ tenancyId: tenancy.id, projectId: project.id, config: project.config }).from(tenancy).innerJoin(project, eq(project.id, tenancy.projectId));
@@ -171,7 +176,7 @@ export const syncStatusRoutes = new Hono<ApiEnv>()
         .where(sql`${sinkDatabaseStatus.reportedAt} > now() - make_interval(secs => ${sinkStatusStaleAfterMs / 1000})`),
     ]);
     const withSync = tenancies.filter((entry) => Object.keys(entry.config.dbSync.externalDatabases).length > 0);
-    const databases = [...views.values()].flat();
+    const databases = [...views.values()].flatMap((view) => view.databases);
     const byStatus: Record<string, number> = {};
     for (const database of databases) byStatus[database.status] = (byStatus[database.status] ?? 0) + 1;
     return c.json({
@@ -185,6 +190,11 @@ export const syncStatusRoutes = new Hono<ApiEnv>()
         reader,
         sink: { processes: sinkFigures[0]?.processes ?? 0, lanes: sinkFigures[0]?.lanes ?? 0 },
       },
-      tenancies: withSync.map((entry) => ({ tenancy_id: entry.tenancyId, project_id: entry.projectId, external_databases: views.get(entry.tenancyId) ?? [] })),
+      tenancies: withSync.map((entry) => ({
+        tenancy_id: entry.tenancyId,
+        project_id: entry.projectId,
+        topic: views.get(entry.tenancyId)?.topic ?? null,
+        external_databases: views.get(entry.tenancyId)?.databases ?? [],
+      })),
     });
   });

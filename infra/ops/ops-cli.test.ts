@@ -69,6 +69,7 @@ describe('operator CLI', () => {
       const status = await ops(['status'], env);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(/main\s+│ 127\.0\.0\.1:\d+\/\w+\s+│ paused \(database\)/);
+      expect(status.stdout).toContain(`topic ${ctx.config.CDC_TOPIC_PREFIX}.${project.tenancyId}, high offset `);
       expect((await ops(['resume', 'database', 'main'], env)).code).toBe(0);
 
       const rebuild = await ops(['rebuild', 'main'], env);

@@ -67,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
         const status = await client.asProject('GET', '/internal/db-sync/status', projectStatusSchema);
         const switches = status.fusebox;
         console.log(`tenancy ${status.tenancy_id}; fusebox: cdc ${switches.cdc_enabled ? 'on' : 'OFF'}, sink ${switches.sink_enabled ? 'on' : 'OFF'}, project sink ${switches.project_sink_enabled ? 'on' : 'OFF'}`);
+        if (status.topic) console.log(`topic ${status.topic.name}, high offset ${status.topic.high_offset ?? '? (no sink has read it yet)'}`);
         console.log(status.external_databases.length === 0 ? 'no external databases configured' : databaseTable(status.external_databases.map((database) => ({ database })), colors));
       }
       return;

@@ -32,6 +32,7 @@ describe('operator status table', () => {
     error: null,
     connection: { host: 'db.example.com', port: 5432, database: 'app' },
     rebuild: null,
+    users_table: { exists: true, total_rows: 1_204, total_rows_estimated: false },
     ...overrides,
   });
 
@@ -47,6 +48,19 @@ describe('operator status table', () => {
     expect(text).toContain('error: SINK_TARGET_UNREACHABLE');
     expect(text).toContain('running 25%');
     expect(text).not.toContain('tenancy');
+  });
+
+  it('shows the users table as counted, estimated, missing or not counted yet', () => {
+    const text = databaseTable([
+      { database: database({}) },
+      { database: database({ id: 'big', users_table: { exists: true, total_rows: 3_100_000, total_rows_estimated: true } }) },
+      { database: database({ id: 'bare', users_table: { exists: false, total_rows: 0, total_rows_estimated: false } }) },
+      { database: database({ id: 'new', users_table: null }) },
+    ]);
+    expect(text).toMatch(/main\s+│.*│ 1,204\s+│/);
+    expect(text).toMatch(/big\s+│.*│ ~3,100,000\s+│/);
+    expect(text).toMatch(/bare\s+│.*│ no table\s+│/);
+    expect(text).toMatch(/new\s+│.*│ \?\s+│/);
   });
 
   it('adds a tenancy column when rows span tenancies', () => {

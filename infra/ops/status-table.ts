@@ -12,12 +12,15 @@ export const databaseStatusSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   connection: z.object({ host: z.string(), port: z.number(), database: z.string() }).nullable(),
   rebuild: z.object({ state: z.string(), records_done: z.number(), records_total: z.number().nullable() }).nullable(),
+  /** Absent from servers older than the field. */
+  users_table: z.object({ exists: z.boolean(), total_rows: z.number(), total_rows_estimated: z.boolean() }).nullable().optional(),
 });
 export type DatabaseStatus = z.infer<typeof databaseStatusSchema>;
 
 export const projectStatusSchema = z.object({
   tenancy_id: z.string(),
   fusebox: z.object({ cdc_enabled: z.boolean(), sink_enabled: z.boolean(), project_sink_enabled: z.boolean() }),
+  topic: z.object({ name: z.string(), high_offset: z.string().nullable() }).nullable().optional(),
   external_databases: z.array(databaseStatusSchema),
 });
 
@@ -62,6 +65,14 @@ function statusCell(database: DatabaseStatus): string {
   return database.status;
 }
 
+/** `1,204`, `~3,100,000` (an estimate), `no table`, `?` (not counted yet). */
+function usersCell(database: DatabaseStatus): string {
+  const users = database.users_table;
+  if (!users) return '?';
+  if (!users.exists) return 'no table';
+  return `${users.total_rows_estimated ? '~' : ''}${users.total_rows.toLocaleString('en-US')}`;
+}
+
 function rebuildCell(database: DatabaseStatus): string {
   const { rebuild } = database;
   if (!rebuild) return '';
@@ -73,7 +84,7 @@ function rebuildCell(database: DatabaseStatus): string {
 export function databaseTable(rows: readonly { tenancyId?: string; database: DatabaseStatus }[], colors = false): string {
   const withTenancy = rows.some((row) => row.tenancyId !== undefined);
   const table = new Table({
-    head: [...(withTenancy ? ['tenancy'] : []), 'database', 'where', 'status', 'lag', 'backlog', 'applied offset', 'rebuild'],
+    head: [...(withTenancy ? ['tenancy'] : []), 'database', 'where', 'status', 'lag', 'backlog', 'applied offset', 'users', 'rebuild'],
     style: { head: colors ? ['cyan'] : [], border: colors ? ['grey'] : [] },
   });
   for (const { tenancyId, database } of rows) {
@@ -86,6 +97,7 @@ export function databaseTable(rows: readonly { tenancyId?: string; database: Dat
       formatSeconds(database.lag_seconds),
       database.backlog === null ? '?' : String(database.backlog),
       database.last_synced_sequence_id ?? '—',
+      usersCell(database),
       rebuildCell(database),
     ]);
   }
