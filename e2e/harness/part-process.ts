@@ -13,7 +13,7 @@ export class PartProcess {
   output = '';
 
   constructor(
-    private readonly part: 'cdc' | 'sink',
+    private readonly part: 'all' | 'api' | 'cdc' | 'sink',
     private readonly config: EnvConfig,
     /** Postgres application_name of its connections, to tell processes apart in pg_stat_replication. */
     private readonly applicationName = `stack-sync-${part}`,
