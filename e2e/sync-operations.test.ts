@@ -98,7 +98,9 @@ describe('operating the sync', () => {
     const pause = await ctx.as(project, 'admin', 'POST', '/api/v1/internal/db-sync/external-databases/paused/pause', {});
     expect(pause.status).toBe(200);
     expect(pause.body).toMatchObject({ id: 'paused', enabled: false, paused_by: 'database' });
-    // The sink obeys within 2 s: its report says so.
+    // The sink obeys within 2 s (DESIGN.md "Operations"): the database it serves takes nothing more.
+    await waitFor('the sink to pause the database', async () => ctx.sink!.supervisor.statuses().find((database) => database.databaseId === 'paused')?.state === 'paused', { timeoutMs: 2_000, intervalMs: 20 });
+    // Its report says so at its next status poll.
     await waitFor('the sink to report the database paused', async () => (await statusOf(ctx, project, 'paused')).state === 'paused', { timeoutMs: 2_000 + 2 * Number(ctx.config.SINK_CONFIG_POLL_MS), intervalMs: 100 });
     const before = await actualState(paused);
 
