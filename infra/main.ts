@@ -2,6 +2,7 @@ import type { ServerType } from '@hono/node-server';
 import pg from 'pg';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApi, type RunningApi } from '../api/start-api';
+import { registerReaderStateMetric } from '../cdc/reader-state-metric';
 import { CdcHealthMonitor } from '../cdc/slot-health';
 import { startCdc, type RunningCdc } from '../cdc/start-cdc';
 import { loadConfig, type EnvConfig } from '../schema/env-config';
@@ -102,7 +103,9 @@ async function main(part: Part): Promise<void> {
     await untilStarted('the internal database (migrations)', () => migrateInternalDatabase(config.DATABASE_URL), startup, stopping.signal);
     // The slot exists before the API takes writes, so nothing committed after start is missed.
     if (part === 'all' || part === 'cdc') {
-      cdcHealth = new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT);
+      const monitor = new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT);
+      cdcHealth = monitor;
+      registerReaderStateMetric(processRegistry, config.CDC_SLOT, () => monitor.readerState());
       cdc = await startCdcOrReport(config, registries, cdcHealth, startup, stopping.signal);
     }
     if (part === 'all' || part === 'sink') {
