@@ -70,9 +70,13 @@ export interface CdcHealth {
 }
 
 /** The cdc part's `/health`: the reader's state and its slot's, read when asked. */
+/** What the reader does now, for `cdc_reader_state`: `starting` until it first streamed (waiting for Postgres or Kafka). */
+export const readerStates = ['starting', 'running', 'paused', 'stopped'] as const;
+export type ReaderState = (typeof readerStates)[number];
+
 export class CdcHealthMonitor {
   #failure: unknown;
-  #paused: () => boolean = () => false;
+  #paused: (() => boolean) | undefined;
 
   constructor(
     private readonly db: pg.Pool,
@@ -89,9 +93,16 @@ export class CdcHealthMonitor {
     this.#paused = paused;
   }
 
+  /** Cheap (no query), so a scrape can read it; `pausedWhen` is called once the reader started. */
+  readerState(): ReaderState {
+    if (this.#failure !== undefined) return 'stopped';
+    if (this.#paused === undefined) return 'starting';
+    return this.#paused() ? 'paused' : 'running';
+  }
+
   async report(): Promise<CdcHealth> {
     const failure = this.#failure;
-    const paused = failure === undefined && this.#paused();
+    const paused = failure === undefined && (this.#paused?.() ?? false);
     const reader: CdcHealth['reader'] =
       failure === undefined
         ? { state: paused ? 'paused' : 'running' }

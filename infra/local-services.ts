@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ensureBroker, isBrokerRunning, stopBroker, type KafkaBrokerSpec } from './kafka-broker';
 import { localServiceEnv, localSettings, type LocalSettings } from './local-settings';
+import { isPrometheusRunning, stopPrometheus, type PrometheusSpec } from './prometheus';
 import { ensureCluster, ensureDatabase, isClusterRunning, stopCluster, type PostgresClusterSpec } from './postgres-cluster';
 
 /** The three local services: the internal Postgres, the external ("tenants'") Postgres and Kafka. */
@@ -9,7 +10,14 @@ export interface LocalServices {
   internal: PostgresClusterSpec;
   external: PostgresClusterSpec;
   kafka: KafkaBrokerSpec;
+  /** Started only on request (`wantsLocalPrometheus`); scrapes `npm start`'s process by default. */
+  prometheus: PrometheusSpec;
   env: Record<string, string>;
+}
+
+/** STACK_SYNC_PROMETHEUS=1: `npm start` and `npm run infra:up` also run a local Prometheus. */
+export function wantsLocalPrometheus(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.STACK_SYNC_PROMETHEUS === '1';
 }
 
 export function describeLocalServices(settings = localSettings()): LocalServices {
@@ -32,6 +40,14 @@ export function describeLocalServices(settings = localSettings()): LocalServices
       settings: { max_connections: '400', timezone: 'UTC' },
     },
     kafka: { dataDir: path.join(settings.dataDir, 'kafka'), port: settings.kafkaPort, controllerPort: settings.kafkaControllerPort },
+    prometheus: {
+      dataDir: path.join(settings.dataDir, 'prometheus'),
+      port: settings.prometheusPort,
+      intervalSeconds: 5,
+      // `npm start` runs the three parts in one process on METRICS_PORT (default 9464).
+      targets: [{ address: `127.0.0.1:${process.env.METRICS_PORT ?? '9464'}`, part: 'all' }],
+      ...(process.env.METRICS_TOKEN !== undefined ? { metricsToken: process.env.METRICS_TOKEN } : {}),
+    },
     env: localServiceEnv(settings),
   };
 }
@@ -46,6 +62,7 @@ export async function upLocalServices(services = describeLocalServices()): Promi
 
 export async function downLocalServices(services = describeLocalServices()): Promise<string[]> {
   const stopped: string[] = [];
+  if (await stopPrometheus(services.prometheus)) stopped.push('prometheus');
   if (await stopBroker(services.kafka)) stopped.push('kafka');
   if (await stopCluster(services.internal)) stopped.push('postgres-internal');
   if (await stopCluster(services.external)) stopped.push('postgres-external');
@@ -57,5 +74,6 @@ export async function localServicesStatus(services = describeLocalServices()): P
     'postgres-internal': await isClusterRunning(services.internal),
     'postgres-external': await isClusterRunning(services.external),
     kafka: await isBrokerRunning(services.kafka),
+    ...((await isPrometheusRunning(services.prometheus)) ? { prometheus: true } : {}),
   };
 }

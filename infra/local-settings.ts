@@ -36,13 +36,15 @@ export interface LocalSettings {
   externalPostgresPort: number;
   kafkaPort: number;
   kafkaControllerPort: number;
+  /** The local Prometheus (opt-in: STACK_SYNC_PROMETHEUS=1). */
+  prometheusPort: number;
   postgresUser: string;
   postgresPassword: string;
 }
 
 const portsByProfile = {
-  dev: { internalPostgresPort: 54320, externalPostgresPort: 54330, kafkaPort: 19092, kafkaControllerPort: 19093 },
-  test: { internalPostgresPort: 54420, externalPostgresPort: 54430, kafkaPort: 19192, kafkaControllerPort: 19193 },
+  dev: { internalPostgresPort: 54320, externalPostgresPort: 54330, kafkaPort: 19092, kafkaControllerPort: 19093, prometheusPort: 9090 },
+  test: { internalPostgresPort: 54420, externalPostgresPort: 54430, kafkaPort: 19192, kafkaControllerPort: 19193, prometheusPort: 9190 },
 } as const;
 
 export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
@@ -57,6 +59,7 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env): LocalSettin
     externalPostgresPort: ports.externalPostgresPort + offset,
     kafkaPort: ports.kafkaPort + offset,
     kafkaControllerPort: ports.kafkaControllerPort + offset,
+    prometheusPort: ports.prometheusPort + offset,
     // Loopback-only clusters for development; real deployments set DATABASE_URL themselves.
     postgresUser: 'stack',
     postgresPassword: 'stack-sync-local',

@@ -2,13 +2,15 @@ import type { ServerType } from '@hono/node-server';
 import pg from 'pg';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startApi, type RunningApi } from '../api/start-api';
+import { registerReaderStateMetric } from '../cdc/reader-state-metric';
 import { CdcHealthMonitor } from '../cdc/slot-health';
 import { startCdc, type RunningCdc } from '../cdc/start-cdc';
 import { loadConfig, type EnvConfig } from '../schema/env-config';
 import { migrateInternalDatabase } from '../schema/migrate';
 import { startSink, type RunningSink } from '../sinks/start-sink';
 import { ensureDemoProject } from './demo-project';
-import { describeLocalServices, upLocalServices } from './local-services';
+import { describeLocalServices, upLocalServices, wantsLocalPrometheus } from './local-services';
+import { ensurePrometheus, prometheusUrl } from './prometheus';
 import { localUrl } from './runtime/local-url';
 import { serveMetrics } from './runtime/metrics-server';
 import { errorMessage, UnrecoverableError } from './runtime/errors';
@@ -78,6 +80,16 @@ async function main(part: Part): Promise<void> {
   });
   const metricsUrl = localUrl(config.LISTEN_HOST, boundPort(metricsServer, config.METRICS_PORT));
   log.info('serving /health and /metrics', { runs: part, metrics: `${metricsUrl}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined });
+  if (local && wantsLocalPrometheus(process.env)) {
+    // Scrapes this very process (whatever METRICS_PORT it bound), with the repository's alert rules.
+    const prometheus = {
+      ...services.prometheus,
+      targets: [{ address: `127.0.0.1:${boundPort(metricsServer, config.METRICS_PORT)}`, part }],
+      ...(config.METRICS_TOKEN !== undefined ? { metricsToken: config.METRICS_TOKEN } : {}),
+    };
+    await ensurePrometheus(prometheus);
+    log.info('local Prometheus scrapes this process', { prometheus: prometheusUrl(prometheus), dataDir: prometheus.dataDir });
+  }
 
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping.signal.aborted) return;
@@ -102,7 +114,9 @@ async function main(part: Part): Promise<void> {
     await untilStarted('the internal database (migrations)', () => migrateInternalDatabase(config.DATABASE_URL), startup, stopping.signal);
     // The slot exists before the API takes writes, so nothing committed after start is missed.
     if (part === 'all' || part === 'cdc') {
-      cdcHealth = new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT);
+      const monitor = new CdcHealthMonitor(healthPool(config.DATABASE_URL), config.CDC_SLOT);
+      cdcHealth = monitor;
+      registerReaderStateMetric(processRegistry, config.CDC_SLOT, () => monitor.readerState());
       cdc = await startCdcOrReport(config, registries, cdcHealth, startup, stopping.signal);
     }
     if (part === 'all' || part === 'sink') {

@@ -428,7 +428,9 @@ export class DatabaseSync {
     const now = Date.now();
     for (const { event, offset, fromTombstone } of chunk.slice(chunk.length - applied)) {
       if (offset > appliedOffset || fromTombstone) continue;
-      metrics.applyLagSeconds.observe({ database: this.label }, Math.max(0, now - event.source.ts_ms) / 1000);
+      const lagSeconds = Math.max(0, now - event.source.ts_ms) / 1000;
+      metrics.applyLagSeconds.observe({ database: this.label }, lagSeconds);
+      metrics.tenancyApplyLagSeconds.observe({ tenancy: this.options.tenancyId }, lagSeconds);
       for (const mapping of this.options.mappings) {
         if (mapping.sourceTable === event.source.table) metrics.eventsApplied.inc({ mapping: mapping.name });
       }

@@ -4,7 +4,7 @@ import { repoRoot } from '../../infra/local-settings';
 import type { EnvConfig } from '../../schema/env-config';
 
 /**
- * One part of the system (`cdc`, `sink`) as its own OS process, the way it runs in production, so a
+ * One part of the system (`api`, `cdc`, `sink`) as its own OS process, the way it runs in production, so a
  * test can SIGKILL it at any instant. Runs node with tsx's loader directly (no wrapper process), so
  * the signal hits the process that holds the connections.
  */

@@ -14,7 +14,8 @@ export class PrivateCluster {
     private readonly root: string,
   ) {}
 
-  static async create(): Promise<PrivateCluster> {
+  /** `settings` are added to (or override) the shared cluster's, e.g. `max_slot_wal_keep_size`. */
+  static async create(settings: Record<string, string> = {}): Promise<PrivateCluster> {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'stack-sync-pg-'));
     // The cluster may run as an unprivileged service user (when tests run as root): it must reach it.
     await fs.chmod(root, 0o755);
@@ -25,7 +26,7 @@ export class PrivateCluster {
         port: await unusedPort(),
         user: 'stack',
         password: 'stack-sync-local',
-        settings: { wal_level: 'logical', max_replication_slots: '8', max_wal_senders: '8', timezone: 'UTC' },
+        settings: { wal_level: 'logical', max_replication_slots: '8', max_wal_senders: '8', timezone: 'UTC', ...settings },
       },
       root,
     );
