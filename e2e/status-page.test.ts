@@ -41,10 +41,11 @@ describe('the status page in a real browser', () => {
     await using ctx = await PipelineContext.open();
     await ctx.startPipeline();
     const project = await ctx.createProject();
-    const external = await ctx.createExternalDatabase();
-    await ctx.setExternalDatabases(project, { main: external });
+    const [external, neighbour] = [await ctx.createExternalDatabase(), await ctx.createExternalDatabase()];
+    await ctx.setExternalDatabases(project, { main: external, reports: neighbour });
     await ctx.createUser(project, { display_name: 'before' });
     await expectConverged(ctx.internal, project.tenancyId, external);
+    await expectConverged(ctx.internal, project.tenancyId, neighbour);
 
     const { url, server } = await listen(ctx);
     const browser = await chromium.launch({ executablePath: launch.executablePath, args: launch.args });
@@ -75,7 +76,9 @@ describe('the status page in a real browser', () => {
       expect(await page.locator('#sign-in').isHidden()).toBe(true);
       expect(await page.inputValue('#admin-key')).toBe('');
       expect(page.url()).toBe(`${url}/dashboard`);
-      await waitFor('the page to show main ok and caught up', async () => (await cell(page, 'main', 'status')) === 'ok' && (await cell(page, 'main', 'backlog')) === '0', { timeoutMs: 10_000, intervalMs: 100 });
+      for (const id of ['main', 'reports']) {
+        await waitFor(`the page to show ${id} ok and caught up`, async () => (await cell(page, id, 'status')) === 'ok' && (await cell(page, id, 'backlog')) === '0', { timeoutMs: 10_000, intervalMs: 100 });
+      }
       expect(await page.locator('#save-switches').isDisabled()).toBe(true);
       await page.screenshot({ path: path.join(artefactsDir, '1-signed-in.png'), fullPage: true });
 
@@ -94,8 +97,11 @@ describe('the status page in a real browser', () => {
       }, { timeoutMs: 10_000, intervalMs: 100 });
       const before = await actualState(external);
 
-      // A change written while paused reaches the topic (the backlog counts it) but not the database.
+      // A change written while paused reaches the topic (the backlog counts it) and the neighbour,
+      // but not the paused database.
       await ctx.createUser(project, { display_name: 'while paused' });
+      await pollExternal(neighbour, `SELECT 1 FROM users WHERE display_name = 'while paused'`, (found) => found.length === 1, 10_000);
+      expect(await cell(page, 'reports', 'status')).toBe('ok');
       await waitFor('the paused database’s backlog to count the change', async () => (await statusOf(ctx, project, 'main'))?.backlog === 1, { timeoutMs: 10_000, intervalMs: 100 });
       await waitFor('the page to show the backlog', async () => (await cell(page, 'main', 'status')) === 'paused' && (await cell(page, 'main', 'backlog')) === '1', { timeoutMs: 5_000, intervalMs: 100 });
       expect(await actualState(external)).toEqual(before);
