@@ -35,6 +35,8 @@
   let credentials = null;
   /** @type {number | undefined} */
   let refreshTimer;
+  /** Counts sign-ins: a refresh loop of an earlier one (its request in flight at sign-out) ends. */
+  let session = 0;
   /** The switches as the server last said: key `project` or `db:<id>` → enabled. @type {Map<string, boolean>} */
   let serverSwitches = new Map();
   /** The switches the user changed and has not saved yet (same keys). @type {Map<string, boolean>} */
@@ -387,16 +389,19 @@
     }
   }
 
-  function scheduleRefresh() {
+  /** @param {number} mySession */
+  function scheduleRefresh(mySession) {
     refreshTimer = window.setTimeout(async () => {
+      if (mySession !== session) return;
       await refresh();
-      if (credentials) scheduleRefresh();
+      if (credentials && mySession === session) scheduleRefresh(mySession);
     }, refreshMs);
   }
 
   /** @param {string} [reason] */
   function signOut(reason) {
     credentials = null;
+    session += 1;
     window.clearTimeout(refreshTimer);
     rows.clear();
     lagHistory.clear();
@@ -426,7 +431,7 @@
       byId('dashboard').hidden = false;
       byId('project-label').textContent = `Project ${credentials.projectId}`;
       await refresh();
-      scheduleRefresh();
+      scheduleRefresh(session);
     } catch (error) {
       signOut(error instanceof Error ? error.message : String(error));
     } finally {
