@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { logger } from '../infra/runtime/log';
 import { ApiError, knownErrors } from './api-error';
 import type { ApiDependencies, ApiEnv } from './api-env';
+import { statusPageRoutes } from './dashboard/status-page-routes';
 import { docsPage, openApiDocument } from './openapi';
 import { maxBodyBytes } from './parse-body';
 import { isDatabaseUnavailable, mayBeLostConnection } from './pg-errors';
@@ -75,6 +76,8 @@ export function createApp(deps: ApiDependencies): Hono<ApiEnv> {
   );
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.route('/api/v1', v1);
+  // The browser status page for a project's admins; it calls the routes above with their key.
+  app.route('/dashboard', statusPageRoutes);
   app.route('/api/latest', v1);
   app.notFound((c) => {
     const error = knownErrors.routeNotFound(c.req.method, c.req.path);

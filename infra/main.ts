@@ -129,7 +129,7 @@ async function main(part: Part): Promise<void> {
   }
   startup.running();
 
-  log.info('running', { runs: part, metrics: `${metricsUrl}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined, ...(api ? { api: `${api.url}/api/v1` } : {}) });
+  log.info('running', { runs: part, metrics: `${metricsUrl}/metrics`, metricsToken: config.METRICS_TOKEN !== undefined, ...(api ? { api: `${api.url}/api/v1`, statusPage: `${api.url}/dashboard` } : {}) });
   if (api && part === 'all' && local) {
     const demo = await ensureDemoProject(api.app, {
       dataDir: services.settings.dataDir,
@@ -150,6 +150,8 @@ Try it:
     -d '{"primary_email":"ada@example.com","display_name":"Ada"}'
   psql "${field('external_database_url')}" -c 'SELECT id, display_name, primary_email FROM users'
   STACK_PROJECT_ID=${demo.id} STACK_SUPER_SECRET_ADMIN_KEY="${field('super_secret_admin_key')}" npm run ops -- status
+  # the status page: open ${api.url}/dashboard, sign in with project id ${demo.id} and the key this prints
+  node -p "require('${keysFile}').super_secret_admin_key"
 `);
     }
   }

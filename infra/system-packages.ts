@@ -14,9 +14,11 @@ export function ensureDebianPackage(command: string, debianPackage: string): voi
     throw new Error(`'${command}' is missing: install the Debian package ${debianPackage} (needs root)`);
   }
   console.log(`[infra] installing ${debianPackage} for '${command}'…`);
+  // Another install running (apt holds the dpkg lock) is waited for, not failed on.
+  const waitForLock = ['-o', 'DPkg::Lock::Timeout=600'];
   if (!aptUpdated) {
-    execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+    execFileSync('apt-get', [...waitForLock, 'update', '-q'], { stdio: 'inherit' });
     aptUpdated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-q', debianPackage], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', [...waitForLock, 'install', '-y', '-q', debianPackage], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
