@@ -114,6 +114,9 @@ describe('the status page in a real browser', () => {
       await page.click('#save-switches');
       await expectConverged(ctx.internal, project.tenancyId, external, 20_000);
       await waitFor('the page to show main ok with nothing left', async () => (await cell(page, 'main', 'status')) === 'ok' && (await cell(page, 'main', 'backlog')) === '0', { timeoutMs: 10_000, intervalMs: 100 });
+      // The users column is the sink's count in the database itself.
+      const usersNow = (await actualState(external)).users.length.toLocaleString('en-US');
+      await waitFor('the page to show the users counted in main', async () => (await cell(page, 'main', 'users')) === usersNow, { timeoutMs: 15_000, intervalMs: 200 });
       await page.screenshot({ path: path.join(artefactsDir, '3-resumed.png'), fullPage: true });
 
       // Rebuild (two clicks: it empties the database first) and resnapshot, each with its progress.

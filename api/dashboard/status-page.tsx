@@ -51,6 +51,7 @@ const Dashboard: FC = () => (
             <th>Backlog</th>
             <th>Lag</th>
             <th>Applied offset</th>
+            <th>Users</th>
             <th>Last error</th>
             <th>Rebuild</th>
           </tr>

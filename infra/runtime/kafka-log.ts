@@ -25,6 +25,16 @@ const warmUpRetries = [
   'group is rebalancing',
 ];
 
+/**
+ * A CreateTopics answer with per-topic errors: mostly TOPIC_ALREADY_EXISTS when the reader and a
+ * sink create a new tenant's topic at once, which kafkajs's admin then treats as success. Any
+ * other creation error makes `createTopics` throw, and our caller logs that; the raw answer is
+ * kept at info.
+ */
+function isTopicCreationAnswer(message: string, text: string): boolean {
+  return message.startsWith('Response CreateTopics') && text.includes('Topic creation errors');
+}
+
 const levels: Record<string, 'error' | 'warn' | 'info'> = { ERROR: 'error', NOTHING: 'error', WARN: 'warn', INFO: 'info', DEBUG: 'info' };
 
 /** The level a kafkajs log entry is written at (undefined: not written). */
@@ -32,7 +42,7 @@ export function kafkaLogLevel(entry: Pick<LogEntry, 'label'> & { log: { message:
   const text = `${entry.log.message} ${String(entry.log.error ?? '')}`;
   if (droppedRetries.some((fragment) => text.includes(fragment))) return undefined;
   const level = levels[entry.label] ?? 'warn';
-  if (level === 'error' && warmUpRetries.some((fragment) => text.includes(fragment))) return 'info';
+  if (level === 'error' && (warmUpRetries.some((fragment) => text.includes(fragment)) || isTopicCreationAnswer(entry.log.message, text))) return 'info';
   return level;
 }
 

@@ -11,13 +11,14 @@
  * @typedef {{ state: string, records_done: number, records_total: number | null }} RebuildStatus
  * @typedef {{ id: string, status: string, state: string, paused_by: string | null, error: unknown,
  *   backlog: number | null, lag_seconds: number | null, last_synced_sequence_id: string | null,
- *   rebuild: RebuildStatus | null }} DatabaseStatus
+ *   rebuild: RebuildStatus | null,
+ *   users_table: { exists: boolean, total_rows: number, total_rows_estimated: boolean } | null }} DatabaseStatus
  * @typedef {{ generated_at_millis: number, external_databases: DatabaseStatus[] }} SyncStatus
  * @typedef {{ global: { cdc_enabled: boolean, sink_enabled: boolean }, project: { sink_enabled: boolean },
  *   external_databases: { id: string, enabled: boolean }[] }} Fusebox
  * @typedef {{ snapshot_id: string, state: string, rows_done: number, rows_total: number | null }} SnapshotProgress
  * @typedef {{ tr: HTMLElement, status: HTMLElement, backlog: HTMLElement, lag: HTMLElement, offset: HTMLElement,
- *   error: HTMLElement, rebuild: HTMLElement, badge: HTMLElement, rebuildButton: HTMLButtonElement,
+ *   users: HTMLElement, error: HTMLElement, rebuild: HTMLElement, badge: HTMLElement, rebuildButton: HTMLButtonElement,
  *   progress: HTMLProgressElement, rebuildState: HTMLElement }} DatabaseRow
  */
 
@@ -126,6 +127,7 @@
       backlog: element('td', 'number backlog'),
       lag: element('td', 'number lag'),
       offset: element('td', 'number offset'),
+      users: element('td', 'number users'),
       error: element('td', 'last-error'),
       rebuild: element('td', 'rebuild'),
     };
@@ -174,6 +176,16 @@
     }
   }
 
+  /**
+   * The users table as the sink last counted it in the database: `1,204`, `~3,100,000` (an estimate), `no table`.
+   * @param {DatabaseStatus['users_table']} users
+   */
+  function formatUsers(users) {
+    if (!users) return '—';
+    if (!users.exists) return 'no table';
+    return `${users.total_rows_estimated ? '~' : ''}${users.total_rows.toLocaleString('en-US')}`;
+  }
+
   /** @param {DatabaseStatus} database */
   function renderDatabase(database) {
     const row = rowOf(database.id);
@@ -183,6 +195,7 @@
     row.backlog.textContent = database.backlog === null ? '—' : String(database.backlog);
     row.lag.textContent = formatLag(database.lag_seconds);
     row.offset.textContent = database.last_synced_sequence_id ?? '—';
+    row.users.textContent = formatUsers(database.users_table);
     row.error.textContent = formatError(database.error);
     const rebuildRun = database.rebuild;
     if (rebuildRun) {
