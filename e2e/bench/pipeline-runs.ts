@@ -32,8 +32,12 @@ export interface BacklogFigures {
   parts: Record<Part, PartFigures | undefined>;
 }
 
+/** BENCH_CPU_PROF_DIR=<dir>: every part process writes a V8 CPU profile there when it stops (`--cpu-prof`). */
+const cpuProfileDir = process.env.BENCH_CPU_PROF_DIR;
+
 function startPart(setup: BenchSetup, part: Part): PartProcess {
-  const child = new PartProcess(part, setup.config, `bench-${part}`, part === 'cdc' ? ['--max-old-space-size=192'] : []);
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const child = new PartProcess(part, setup.config, `bench-${part}`, [...(part === 'cdc' ? ['--max-old-space-size=192'] : []), ...profile]);
   child.start();
   return child;
 }
