@@ -16,6 +16,12 @@ export interface PgChangeSourceOptions {
   heartbeatIntervalMs?: number;
 }
 
+/**
+ * While transactions keep becoming durable, the slot is confirmed at most this often, ms (always at
+ * the last one of a run): one status message per Kafka commit instead of one per source transaction.
+ */
+const confirmEveryMs = 20;
+
 /** Prefix of the reader's heartbeat messages in the WAL. */
 export const heartbeatPrefix = 'stack-sync-heartbeat';
 
@@ -79,6 +85,9 @@ export class PgChangeSource implements ChangeSource {
     // Confirmations happen one after another, in commit order, each after its transaction's
     // receipt became durable.
     let confirmations: Promise<void> = Promise.resolve();
+    /** Transactions handed over whose confirmation has not run yet. */
+    let unconfirmed = 0;
+    let lastConfirmedAt = 0;
 
     const ended = new Promise<void>((resolve, reject) => {
       const finish = (error?: unknown): void => {
@@ -103,24 +112,40 @@ export class PgChangeSource implements ChangeSource {
         // The library keeps delivering queued messages after a handler failed; once one failed,
         // nothing after it may be published or acknowledged.
         if (failure !== undefined || signal.aborted) return;
-        const handled = (async () => {
-          const segment = assembler.accept(lsn, message);
-          if (!segment) return;
-          const { durable } = await onSegment(segment);
-          const { commitEndLsn } = segment;
-          // Only a transaction's last segment may move the slot: an earlier one is half of it.
-          if (commitEndLsn === undefined) return;
+        let segment: SourceSegment | undefined;
+        try {
+          segment = assembler.accept(lsn, message);
+        } catch (error: unknown) {
+          finish(error);
+          return;
+        }
+        // Most messages (BEGIN, RELATION, a row of an unfinished segment) complete nothing: they
+        // return at once, without the promises a published segment needs.
+        if (!segment) return;
+        const handled = this.#handOver(segment, onSegment, (commitEndLsn, durable) => {
+          unconfirmed++;
           confirmations = confirmations.then(async () => {
-            await durable;
+            try {
+              await durable;
+            } finally {
+              unconfirmed--;
+            }
             if (failure !== undefined) return;
             // DURABILITY: `durable` resolved, so Kafka has committed every event of this
             // transaction and of every earlier one. Only now may the slot's flush position pass
             // its commit record.
             confirmedLsn = maxLsn(confirmedLsn, commitEndLsn);
+            // One Kafka commit makes many source transactions durable at once: the last of them
+            // confirms them all (the flush position covers every commit before it), instead of
+            // one status message to Postgres each. A steady stream still confirms every
+            // `confirmEveryMs`, so the slot does not hold WAL for long.
+            const now = performance.now();
+            if (unconfirmed > 0 && now - lastConfirmedAt < confirmEveryMs) return;
+            lastConfirmedAt = now;
             await confirmFlushedUpTo(replication, confirmedLsn);
           });
           confirmations.catch((error: unknown) => finish(error));
-        })();
+        });
         inFlight = handled.catch(() => undefined);
         return handled.catch((error: unknown) => finish(error));
       });
@@ -167,6 +192,20 @@ export class PgChangeSource implements ChangeSource {
         // Aborted, or the database is away: the stream itself reports that.
       }
     }
+  }
+
+  /**
+   * Hands a segment to the consumer; on a transaction's last segment, passes its receipt's
+   * durability to `confirm` (an earlier segment is half a transaction: it never moves the slot).
+   */
+  async #handOver(
+    segment: SourceSegment,
+    onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>,
+    confirm: (commitEndLsn: Lsn, durable: Promise<void>) => void,
+  ): Promise<void> {
+    const { durable } = await onSegment(segment);
+    const { commitEndLsn } = segment;
+    if (commitEndLsn !== undefined) confirm(commitEndLsn, durable);
   }
 
   async close(): Promise<void> {

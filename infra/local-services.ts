@@ -37,7 +37,9 @@ export function describeLocalServices(settings = localSettings()): LocalServices
       name: 'external',
       dataDir: path.join(settings.dataDir, 'postgres-external'),
       port: settings.externalPostgresPort,
-      settings: { max_connections: '400', timezone: 'UTC' },
+      // track_commit_timestamp: the benchmarks read when the sink applied a row from its commit
+      // timestamp (pg_xact_commit_timestamp), without a trigger in the path they measure.
+      settings: { max_connections: '400', timezone: 'UTC', track_commit_timestamp: 'on' },
     },
     kafka: { dataDir: path.join(settings.dataDir, 'kafka'), port: settings.kafkaPort, controllerPort: settings.kafkaControllerPort },
     prometheus: {

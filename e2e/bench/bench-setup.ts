@@ -17,6 +17,8 @@ export interface BenchSetup {
   internal: pg.Pool;
   tenancyId: string;
   externalUrl: string;
+  /** A query on the bench's external database. */
+  externalQuery<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<T[]>;
   startCdc(observe?: Parameters<typeof startCdc>[2]): Promise<RunningCdc>;
   startSink(): Promise<RunningSink>;
   close(): Promise<void>;
@@ -68,11 +70,15 @@ export async function benchSetup(overrides: Record<string, string> = {}): Promis
   );
   await internal.query(`INSERT INTO "Tenancy" (id, "projectId", "branchId") VALUES ($1, $2, 'main')`, [tenancyId, projectId]);
   const running: { stop(): Promise<void> }[] = [];
+  const externalPool = new pg.Pool({ connectionString: externalUrl, max: 2 });
   return {
     config,
     internal,
     tenancyId,
     externalUrl,
+    async externalQuery<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
+      return (await externalPool.query<T>(sql, values)).rows;
+    },
     async startCdc(observe) {
       const cdc = await startCdc(config, new Registry(), observe);
       running.push(cdc);
@@ -87,6 +93,7 @@ export async function benchSetup(overrides: Record<string, string> = {}): Promis
       for (const part of running.reverse()) await part.stop().catch(() => undefined);
       await internal.query('SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1', [name]).catch(() => undefined);
       await internal.end();
+      await externalPool.end();
       await adminQuery(internalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await adminQuery(externalAdmin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       await deleteTopicsWithPrefix(config.KAFKA_BROKERS, [`${config.CDC_TOPIC_PREFIX}.`]).catch(() => undefined);
