@@ -12,6 +12,13 @@ import type { SnapshotChunk, Snapshotter } from './snapshotter';
 
 const log = logger('cdc');
 
+/**
+ * Longest wait between two attempts to stream, in ms. A broker or database that comes back is used
+ * within this; the reader must resume within seconds of an outage's end, and an attempt against a
+ * dependency that is still away costs one failed connection.
+ */
+const maxReconnectWaitMs = 5_000;
+
 export interface CdcReaderOptions {
   source: ChangeSource;
   publisher: KafkaPublisher;
@@ -113,7 +120,7 @@ export class CdcReader extends Service {
         if (isAbortError(error)) return;
         if (error instanceof UnrecoverableError) throw error;
         this.options.metrics.reconnects.inc();
-        const waitMs = backoffMs(attempt);
+        const waitMs = backoffMs(attempt, 200, maxReconnectWaitMs);
         log.warn('replication stream failed; reconnecting', { error: errorMessage(error), retryInMs: waitMs });
         await sleep(waitMs, signal).catch(() => undefined);
       } finally {
