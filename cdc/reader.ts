@@ -12,6 +12,13 @@ import type { SnapshotChunk, Snapshotter } from './snapshotter';
 
 const log = logger('cdc');
 
+/**
+ * Longest wait between two attempts to stream, in ms. A broker or database that comes back is used
+ * within this; the reader must resume within seconds of an outage's end, and an attempt against a
+ * dependency that is still away costs one failed connection.
+ */
+const maxReconnectWaitMs = 5_000;
+
 export interface CdcReaderOptions {
   source: ChangeSource;
   publisher: KafkaPublisher;
@@ -113,7 +120,7 @@ export class CdcReader extends Service {
         if (isAbortError(error)) return;
         if (error instanceof UnrecoverableError) throw error;
         this.options.metrics.reconnects.inc();
-        const waitMs = backoffMs(attempt);
+        const waitMs = backoffMs(attempt, 200, maxReconnectWaitMs);
         log.warn('replication stream failed; reconnecting', { error: errorMessage(error), retryInMs: waitMs });
         await sleep(waitMs, signal).catch(() => undefined);
       } finally {
@@ -140,15 +147,25 @@ export class CdcReader extends Service {
   }
 
   async #publish(session: PublishSession, segment: SourceSegment): Promise<TransactionReceipt> {
-    const { metrics } = this.options;
     const transaction = session.transactionOf(segment, this.options.topicPrefix, this.options.eventFormat);
-    const ends = segment.commitEndLsn !== undefined;
-    if (ends) session.endTransaction();
+    if (segment.commitEndLsn !== undefined) session.endTransaction();
     if (!this.#unpublished.has(segment.commitLsn)) this.#unpublished.set(segment.commitLsn, segment.commitTimeMs);
-    const { commitLsn } = segment;
-    const unpublished = this.#unpublished;
     const records = transaction.builder.records(segment.changes);
     const chunks = this.#snapshotChunks(session, segment, transaction.builder, records);
+    try {
+      return await this.#publishRecords(session, segment, transaction, records, chunks);
+    } catch (error: unknown) {
+      // Taken chunks are this reader's to settle: their snapshotter waits for them.
+      for (const chunk of chunks) chunk.failed(error);
+      throw error;
+    }
+  }
+
+  async #publishRecords(session: PublishSession, segment: SourceSegment, transaction: StreamedTransaction, records: TopicRecord[], chunks: SnapshotChunk[]): Promise<TransactionReceipt> {
+    const { metrics } = this.options;
+    const ends = segment.commitEndLsn !== undefined;
+    const { commitLsn } = segment;
+    const unpublished = this.#unpublished;
     // Decided at the transaction's first records (its commit LSN is known from BEGIN on).
     if (transaction.skip === undefined && records.length > 0) transaction.skip = await session.alreadyPublished(segment.commitLsn);
     if (transaction.skip === true) {

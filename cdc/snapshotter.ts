@@ -165,12 +165,17 @@ export class Snapshotter {
     await this.afterRead?.(table, rows);
     // A listener added to an already aborted signal never runs: the chunk would wait forever.
     signal.throwIfAborted();
+    let fail: (error: unknown) => void = () => undefined;
     const published = new Promise<void>((resolve, reject) => {
+      fail = reject;
       this.#chunks.set(chunk, { table, rows, published: resolve, failed: reject });
     });
     // It may fail while HIGH is still being written; that rejection is awaited just below.
     published.catch(() => undefined);
-    const abort = () => this.#chunks.get(chunk)?.failed(signal.reason);
+    // Fails the chunk also once the reader has taken it: a reader whose publishing broke before it
+    // settled the chunk (the broker killed while its producer opened) left this wait, and with it
+    // the reader's end of session, hanging for good (seen in e2e/kafka-broker-restart).
+    const abort = () => fail(signal.reason);
     signal.addEventListener('abort', abort, { once: true });
     try {
       await this.#mark(chunk, 'high');

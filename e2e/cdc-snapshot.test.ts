@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { requestSnapshot } from '../cdc/snapshotter';
+import { requestSnapshot, Snapshotter } from '../cdc/snapshotter';
 import { startCdc, type RunningCdc } from '../cdc/start-cdc';
 import { waitFor } from '../infra/wait-for';
 import { changeEventSchema } from '../schema/change-event';
@@ -182,5 +182,45 @@ describe('snapshots', () => {
     await waitFor('the re-snapshot to finish', () => snapshotsDone(ctx), { timeoutMs: 60_000 });
     await expectConverged(ctx.internal, alpha.tenancyId, databases.alpha);
     expect((await ctx.readTopic(beta.tenancyId, (found) => found.length >= betaBefore)).length).toBe(betaBefore);
+  });
+});
+
+describe('a snapshot chunk the reader took but could not publish', () => {
+  // Seen in e2e/kafka-broker-restart: the broker died while the reader's producer opened, right
+  // after the reader had taken a chunk at its HIGH watermark. The reader's publishing failed before
+  // it settled the chunk, and the snapshotter's wait for it (which the reader awaits when its
+  // session ends) never ended: the reader stayed silent for good with the broker back.
+  it('ends the snapshotter when the session ends', async () => {
+    await using ctx = await PipelineContext.open();
+    const project = await ctx.createProject();
+    await ctx.insertUsers(project.tenancyId, 5, 'pre-');
+    // test_decoding shows the watermark messages (and so the chunk id) as text.
+    const peekSlot = `${ctx.name}_peek`;
+    await ctx.internal.query(`SELECT pg_create_logical_replication_slot($1, 'test_decoding')`, [peekSlot]);
+    const session = new AbortController();
+    let running: Promise<void> | undefined;
+    try {
+      await requestSnapshot(ctx.internal, ctx.name, project.tenancyId);
+      const snapshotter = new Snapshotter(ctx.internal, ctx.name, 1_000, undefined, 50);
+      running = snapshotter.run(session.signal);
+      let chunkId: string | undefined;
+      await waitFor('the chunk’s HIGH watermark', async () => {
+        const changes = await ctx.internal.query<{ data: string }>(`SELECT data FROM pg_logical_slot_peek_changes($1, NULL, NULL) WHERE data LIKE 'message:%'`, [peekSlot]);
+        for (const { data } of changes.rows) {
+          const content = /content:(\{.*\})$/.exec(data)?.[1];
+          const mark = content === undefined ? undefined : (JSON.parse(content) as { chunk: string; mark: string });
+          if (mark?.mark === 'high') chunkId = mark.chunk;
+        }
+        return chunkId !== undefined;
+      }, { timeoutMs: 30_000, intervalMs: 50 });
+      // What the reader does at HIGH; then its publishing fails and its session ends.
+      expect(snapshotter.take(chunkId!)).toBeDefined();
+      session.abort();
+      const outcome = await Promise.race([running.then(() => 'ended'), delay(10_000).then(() => 'still waiting after 10 s')]);
+      expect(outcome).toBe('ended');
+    } finally {
+      session.abort();
+      await ctx.internal.query(`SELECT pg_drop_replication_slot($1)`, [peekSlot]);
+    }
   });
 });

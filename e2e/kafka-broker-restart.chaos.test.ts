@@ -44,6 +44,9 @@ describe('the Kafka broker dies under load', () => {
     let running = true;
     let writing: Promise<void> | undefined;
     const resumedAfterMs: number[] = [];
+    // When each fault happened, to read a failure's part logs against.
+    const marks: string[] = [];
+    const mark = (what: string) => marks.push(`${new Date().toISOString()} ${what}`);
     try {
       cdc.start();
       sink.start();
@@ -54,9 +57,11 @@ describe('the Kafka broker dies under load', () => {
         // Chaos timing, not synchronisation: the kill lands wherever the workload happens to be.
         await delay(1_500 + random.int(3_000));
         await broker.kill();
+        mark(`broker killed (${kill + 1})`);
         for (const part of [cdc, sink]) await waitFor('health to show the outage', async () => (await healthStatus(part)) === 'degraded', { timeoutMs: 20_000 });
         await delay(random.int(3_000));
         await broker.start();
+        mark(`broker back (${kill + 1})`);
         const backAt = Date.now();
         const walAtRestart = await currentLsn();
         await waitFor('the reader to confirm what was written before the broker came back', () => lsnAtLeast(walAtRestart), { timeoutMs: 30_000, intervalMs: 100 });
@@ -75,7 +80,7 @@ describe('the Kafka broker dies under load', () => {
       for (const [index, tenancyId] of tenancyIds.entries()) await expectConverged(ctx.internal, tenancyId, externals[index]!, 60_000);
     } catch (error: unknown) {
       const tail = (part: PartProcess) => part.output.split('\n').filter((line) => !(line.includes('"part":"kafkajs"') && line.includes('ECONNREFUSED'))).join('\n').slice(-5_000);
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\ncdc output:\n${tail(cdc)}\nsink output:\n${tail(sink)}`);
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${marks.join('\n')}\ncdc output:\n${tail(cdc)}\nsink output:\n${tail(sink)}`);
     } finally {
       running = false;
       await writing;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../infra/local-settings';
 import type { EnvConfig } from '../../schema/env-config';
@@ -49,9 +50,14 @@ export class PartProcess {
       ...this.extra.env,
     };
     const child = spawn(process.execPath, [...this.nodeOptions, '--import', 'tsx', path.join(repoRoot, 'infra', 'main.ts'), this.part], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Diagnosing a failure needs more than the tail kept in memory: the whole output, to a file.
+    const logDir = process.env.STACK_SYNC_PART_LOG_DIR;
+    const file = logDir === undefined ? undefined : createWriteStream(path.join(logDir, `${this.part}-${Date.now()}.log`));
     const keep = (chunk: Buffer) => {
+      file?.write(chunk);
       this.output = (this.output + chunk.toString()).slice(-(this.extra.keepOutputChars ?? 20_000));
     };
+    child.once('exit', () => file?.end());
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.#child = child;
