@@ -95,6 +95,17 @@ export class ConnectionBudget<C, T = string> {
     return this.#realize(granted, key, target);
   }
 
+  /**
+   * This database's own idle connection, leased, or undefined: never opens, evicts or waits. For
+   * work that may be skipped (counting a table for the status), so it never takes capacity that
+   * batches wait for.
+   */
+  leaseIdle(key: string): Lease<C> | undefined {
+    if (this.#closed) return undefined;
+    const claim = this.#claimIdle(key);
+    return claim?.kind === 'reuse' ? this.#leaseOf(key, claim.connection) : undefined;
+  }
+
   /** Closes the idle connections of one database (it was removed or reconfigured). */
   async forget(key: string): Promise<void> {
     const closing: Promise<void>[] = [];

@@ -20,8 +20,9 @@ const maxEventsPerTransaction = 5_000;
 
 /**
  * The users table is counted again this soon after the database applied something new, and this
- * long after the last count at the latest (rows edited behind the sink's back): often enough for
- * an operator's screen, rarely enough that a thousand idle databases do not keep connections busy.
+ * long after the last count while nothing new came (rows edited behind the sink's back); either
+ * only while the database has an idle connection of its own (see PostgresTarget.measureUsersTable),
+ * so a thousand idle databases cost no connection.
  */
 const usersCountAfterChangeMs = 5_000;
 const usersCountRefreshMs = 5 * 60_000;
@@ -86,6 +87,10 @@ export class DatabaseSync {
   /** The applied offset the last count was made at, and whether one is under way. */
   #countedAtOffset: string | undefined;
   #counting = false;
+  #countFailures = 0;
+  #countBackoffUntil = 0;
+  /** Moves on at every rebuild: a count begun before one is not shown after it. */
+  #generation = 0;
   /** Switched off in the fusebox: takes no batch, keeps its position. */
   #paused: boolean;
   /** Its position was read from the database at least once, so `next` means something. */
@@ -131,22 +136,28 @@ export class DatabaseSync {
   }
 
   /**
-   * Counts the users table when it is due (see usersCountAfterChangeMs). Not while paused: an
-   * operator may have paused the database to work on it. A failed count keeps the last figures;
-   * the sync itself reports the database's trouble.
+   * Counts the users table when it is due (see usersCountAfterChangeMs), on the database's own
+   * idle connection only (a count is skipped rather than cost a batch a connection). Not while
+   * paused (an operator may have paused the database to work on it) or rebuilding. A failed count
+   * keeps the last figures and backs off; the sync itself reports the database's trouble.
    */
   async countUsersTable(nowMs: number): Promise<void> {
-    if (this.#phase !== 'ready' || this.#paused || this.#counting) return;
+    if (this.#phase !== 'ready' || this.#paused || this.#counting || nowMs < this.#countBackoffUntil) return;
     const sinceLast = this.#usersTable === null ? Infinity : nowMs - this.#usersTable.measuredAtMillis;
     const changed = this.#countedAtOffset !== this.#status.appliedOffset;
     if (!(changed ? sinceLast >= usersCountAfterChangeMs : sinceLast >= usersCountRefreshMs)) return;
     this.#counting = true;
     const atOffset = this.#status.appliedOffset;
+    const generation = this.#generation;
     try {
       const figures = await this.options.target.measureUsersTable();
+      // Emptied for a rebuild meanwhile: the count is of the table before.
+      if (figures === undefined || generation !== this.#generation) return;
       this.#usersTable = { ...figures, measuredAtMillis: Date.now() };
       this.#countedAtOffset = atOffset;
+      this.#countFailures = 0;
     } catch (error: unknown) {
+      this.#countBackoffUntil = Date.now() + backoffMs(this.#countFailures++, 5_000, usersCountRefreshMs);
       log.info('could not count the users table', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, error: errorMessage(error) });
     } finally {
       this.#counting = false;
@@ -234,8 +245,11 @@ export class DatabaseSync {
     if (this.#phase === 'closed') return;
     this.#phase = 'preparing';
     clearTimeout(this.#retryTimer);
+    this.#generation++;
     // The batch being applied commits (or fails) first: its progress must not land after the reset.
-    while (this.#busy || this.#sweeping) await delay(20);
+    // A count under way ends first too (its lock would hold the emptying back; it is bounded).
+    while (this.#busy || this.#sweeping || this.#counting) await delay(20);
+    this.#usersTable = null;
     try {
       await this.options.target.reset();
     } catch (error: unknown) {

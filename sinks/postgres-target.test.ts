@@ -141,12 +141,15 @@ describe('PostgresTarget (real external Postgres)', () => {
     }
   });
 
-  it('counts the users table where it stands: missing, counted, read-only', async () => {
+  it('counts the users table on its own idle connection only, read-only: counted, then missing', async () => {
     await using ctx = await PipelineContext.open();
     const url = await ctx.createExternalDatabase();
     const target = new PostgresTarget({ connection: externalConnectionOf(url), label: 'test/db', connectionKey: 'test/db', topic: 'topic', mappings: defaultMappings, connections });
     try {
-      expect(await target.measureUsersTable()).toEqual({ exists: false, totalRows: 0, estimated: false });
+      // No connection of its own yet: a count opens none.
+      const openBefore = connections.openCount;
+      expect(await target.measureUsersTable()).toBeUndefined();
+      expect(connections.openCount).toBe(openBefore);
       await target.prepare();
       expect(await target.measureUsersTable()).toEqual({ exists: true, totalRows: 0, estimated: false });
       await target.apply([userEvent(0, 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'a'), userEvent(1, 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'b')], { fetchedFrom: 0n, through: 1n, resumedFrom: -1n });
@@ -155,6 +158,8 @@ describe('PostgresTarget (real external Postgres)', () => {
       // The count leaves nothing behind: the next apply finds its connection outside any transaction.
       expect(await target.apply([userEvent(2, 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'c')], { fetchedFrom: 2n, through: 2n, resumedFrom: 1n })).toMatchObject({ applied: 1 });
       expect(await target.measureUsersTable()).toEqual({ exists: true, totalRows: 4, estimated: false });
+      await withClient(url, (client) => client.query('DROP TABLE users'));
+      expect(await target.measureUsersTable()).toEqual({ exists: false, totalRows: 0, estimated: false });
     } finally {
       await target.close();
     }

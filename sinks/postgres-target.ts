@@ -35,8 +35,11 @@ const coverageDdl = `ALTER TABLE _stack_sync_metadata
 /** Ids per round of a sweep: one keyset page of the external table, one lookup in the source. */
 const sweepPageSize = 5_000;
 
-/** An exact count of the users table may take this long; a bigger table shows its estimate. */
+/** An exact count of the users table may take this long (the server's statement_timeout). */
 const usersCountTimeoutMs = 2_000;
+
+/** Above this many rows (the planner's estimate) the users table is not counted exactly: a scan that size is the tenant's cost. */
+const exactCountUpToRows = 1_000_000;
 
 // Serialises first-use DDL when several sink processes meet a new database at once.
 const ddlLockKey = 7_264_913_001;
@@ -322,36 +325,49 @@ export class PostgresTarget implements SyncTarget {
   }
 
   /**
-   * Counts the users table's rows, read-only and bounded: an exact count while it takes under
-   * `usersCountTimeoutMs`, the planner's estimate for a table too big for that.
+   * Counts the users table's rows, read-only and bounded, on the database's own idle connection
+   * only (a count never opens a connection, evicts one or waits: it must not cost a batch
+   * anything). A table the planner estimates at more than `exactCountUpToRows` shows that
+   * estimate; a smaller one is counted exactly, within `usersCountTimeoutMs`. A server that does
+   * not answer in time loses the connection (it may be a fake one that ignores statement_timeout).
    */
-  async measureUsersTable(): Promise<UsersTableFigures> {
+  async measureUsersTable(): Promise<UsersTableFigures | undefined> {
     const table = this.options.mappings.find((mapping) => mapping.sourceTable === 'ProjectUser')?.table;
     if (table === undefined) return { exists: false, totalRows: 0, estimated: false };
-    return this.#withConnection('connect', async (client) => {
-      try {
-        await client.query('BEGIN READ ONLY');
-        await client.query(`SET LOCAL statement_timeout = ${usersCountTimeoutMs}`);
-        const found = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table]);
-        if (!found.rows[0]?.found) {
-          await client.query('COMMIT');
-          return { exists: false, totalRows: 0, estimated: false };
-        }
-        try {
-          const counted = await client.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${table}`);
-          await client.query('COMMIT');
-          return { exists: true, totalRows: Number(counted.rows[0]?.rows ?? 0), estimated: false };
-        } catch (error: unknown) {
-          // 57014 query_canceled: the statement timeout; the estimate is one catalogue row.
-          if (sqlState(error) !== '57014') throw error;
-          await client.query('ROLLBACK');
-          const estimate = await client.query<{ rows: string }>('SELECT GREATEST(reltuples, 0)::bigint::text AS rows FROM pg_class WHERE oid = to_regclass($1)', [table]);
-          return { exists: true, totalRows: Number(estimate.rows[0]?.rows ?? 0), estimated: true };
-        }
-      } catch (error: unknown) {
-        throw this.#describe(error, 'counting the users table');
+    const lease = this.options.connections.leaseIdle(this.options.connectionKey);
+    if (!lease) return undefined;
+    const client = lease.connection;
+    // pg's own read timeout per query (in its client, missing from its types): the answer to a
+    // statement the server should have ended after usersCountTimeoutMs.
+    const query = <Row extends Record<string, unknown>>(text: string, values: unknown[] = []) => {
+      const config: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: usersCountTimeoutMs + 1_000 };
+      return client.query<Row>(config);
+    };
+    let broken = true;
+    try {
+      await query('BEGIN READ ONLY');
+      await query(`SET LOCAL statement_timeout = ${usersCountTimeoutMs}`);
+      const found = await query<{ estimate: string | null; found: boolean }>(
+        'SELECT (SELECT GREATEST(reltuples, 0)::bigint::text FROM pg_class WHERE oid = to_regclass($1)) AS estimate, to_regclass($1) IS NOT NULL AS found',
+        [table],
+      );
+      const row = found.rows[0];
+      let figures: UsersTableFigures;
+      if (!row?.found) figures = { exists: false, totalRows: 0, estimated: false };
+      else if (Number(row.estimate ?? 0) > exactCountUpToRows) figures = { exists: true, totalRows: Number(row.estimate), estimated: true };
+      else {
+        const counted = await query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${table}`);
+        figures = { exists: true, totalRows: Number(counted.rows[0]?.rows ?? 0), estimated: false };
       }
-    });
+      await query('COMMIT');
+      broken = false;
+      return figures;
+    } catch (error: unknown) {
+      throw this.#describe(error, 'counting the users table');
+    } finally {
+      // Any failure closes the connection: whatever the server is doing with it, no batch gets it.
+      lease.release(broken);
+    }
   }
 
   #describe(error: unknown, stage: string, context: Record<string, string | undefined> = {}): SyncError {

@@ -374,7 +374,9 @@ export class SinkSupervisor extends Service {
        ON CONFLICT ("tenancyId", "databaseId") DO UPDATE
          SET state = EXCLUDED.state, "appliedOffset" = EXCLUDED."appliedOffset", "lastError" = EXCLUDED."lastError",
              "oldestPendingAtMillis" = EXCLUDED."oldestPendingAtMillis", "pendingEvents" = EXCLUDED."pendingEvents",
-             "usersTable" = EXCLUDED."usersTable", "topicHighOffset" = EXCLUDED."topicHighOffset",
+             -- A process that took the database over has not counted or fetched yet: the last figures stand.
+             "usersTable" = COALESCE(EXCLUDED."usersTable", "SinkDatabaseStatus"."usersTable"),
+             "topicHighOffset" = GREATEST(EXCLUDED."topicHighOffset", "SinkDatabaseStatus"."topicHighOffset"),
              "reportedBy" = EXCLUDED."reportedBy", "reportedAt" = EXCLUDED."reportedAt"`,
       [
         JSON.stringify(

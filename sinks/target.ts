@@ -101,8 +101,11 @@ export interface SyncTarget {
   reset(): Promise<void>;
   /** Records, without sweeping, that nothing before snapshot `snapshotId` needs a sweep (a database that started empty). */
   markSwept(snapshotId: bigint): Promise<void>;
-  /** The mapped users table as it stands in the database now, whoever wrote it (the status API's `users_table`). */
-  measureUsersTable(): Promise<UsersTableFigures>;
+  /**
+   * The mapped users table as it stands in the database now, whoever wrote it (the status API's
+   * `users_table`); undefined when it was not counted now (no idle connection to count on).
+   */
+  measureUsersTable(): Promise<UsersTableFigures | undefined>;
   close(): Promise<void>;
 }
 

@@ -62,7 +62,7 @@ class RecordingTarget implements SyncTarget {
 
   async markSwept(): Promise<void> {}
 
-  async measureUsersTable(): Promise<UsersTableFigures> {
+  async measureUsersTable(): Promise<UsersTableFigures | undefined> {
     return { exists: true, totalRows: 0, estimated: false };
   }
 
