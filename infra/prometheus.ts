@@ -6,6 +6,7 @@ import { repoRoot } from './local-settings';
 import { serviceUser } from './os-user';
 import { ensureDebianPackage } from './system-packages';
 import { waitFor } from './wait-for';
+import { z } from 'zod';
 
 /** The deployable monitoring files (docker-compose.yml mounts the same ones). */
 export const monitoringDir = path.join(repoRoot, 'infra', 'monitoring');
@@ -31,8 +32,8 @@ export interface PrometheusSpec {
 
 /** Installs Debian's `prometheus` package (which brings `promtool`) when missing. */
 export function ensurePrometheusInstalled(): void {
-  ensureDebianPackage('prometheus', 'prometheus');
-  ensureDebianPackage('promtool', 'prometheus');
+  ensureDebianPackage('prometheus', 'prometheus', { withoutService: 'prometheus' });
+  ensureDebianPackage('promtool', 'prometheus', { withoutService: 'prometheus' });
 }
 
 /**
@@ -62,13 +63,40 @@ function pidFile(spec: PrometheusSpec): string {
   return path.join(spec.dataDir, 'prometheus.pid');
 }
 
+/** The pid in the pid file, if that process is alive and is the Prometheus of this data directory. */
 async function readPid(spec: PrometheusSpec): Promise<number | undefined> {
   try {
     const pid = Number((await fs.readFile(pidFile(spec), 'utf8')).trim());
-    process.kill(pid, 0);
+    if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    // A reused pid, or a pid file someone else wrote, must not get our signals.
+    const commandLine = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    if (!commandLine.some((argument) => argument === `--config.file=${path.join(spec.dataDir, configName)}`)) return undefined;
     return pid;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The data directory stays root's (when run as root): config, rules, token and pid file are
+ * written by root into a directory the unprivileged user cannot change, so it cannot plant a link
+ * that root then writes through. Only `tsdb` is that user's.
+ */
+async function prepareDataDir(spec: PrometheusSpec): Promise<void> {
+  await fs.mkdir(spec.dataDir, { recursive: true });
+  for (const entry of [spec.dataDir, path.join(spec.dataDir, 'tsdb')]) {
+    const found = await fs.lstat(entry).catch(() => undefined);
+    if (found?.isSymbolicLink()) throw new Error(`${entry} is a symbolic link; refusing to use it for Prometheus`);
+  }
+  if (process.getuid?.() === 0) {
+    await fs.chown(spec.dataDir, 0, 0);
+    await fs.chmod(spec.dataDir, 0o755);
+  }
+  await fs.mkdir(path.join(spec.dataDir, 'tsdb'), { recursive: true });
+  // Files a former layout left to the unprivileged user go; they are written afresh below.
+  for (const name of [configName, 'alerts.yml', 'metrics-token', 'prometheus.pid']) {
+    const found = await fs.lstat(path.join(spec.dataDir, name)).catch(() => undefined);
+    if (found && (found.isSymbolicLink() || found.uid !== process.getuid?.())) await fs.rm(path.join(spec.dataDir, name), { force: true });
   }
 }
 
@@ -82,19 +110,21 @@ export function prometheusUrl(spec: Pick<PrometheusSpec, 'port'>): string {
 
 /** Writes the config, the alert rules and the token file into the data directory. */
 export async function writePrometheusFiles(spec: PrometheusSpec): Promise<string> {
-  await fs.mkdir(path.join(spec.dataDir, 'tsdb'), { recursive: true });
+  await prepareDataDir(spec);
   const configFile = path.join(spec.dataDir, configName);
-  await fs.writeFile(configFile, JSON.stringify(prometheusConfig(spec), null, 2));
+  await fs.writeFile(configFile, JSON.stringify(prometheusConfig(spec), null, 2), { mode: 0o644 });
   // A copy beside the config rather than a path into the checkout: the unprivileged user may not
   // be able to read the checkout. The content is alerts.yml byte for byte, copied at every start.
   await fs.copyFile(alertRulesFile, path.join(spec.dataDir, 'alerts.yml'));
-  if (spec.metricsToken !== undefined) await fs.writeFile(path.join(spec.dataDir, 'metrics-token'), spec.metricsToken, { mode: 0o600 });
+  await fs.chmod(path.join(spec.dataDir, 'alerts.yml'), 0o644);
   const user = serviceUser();
-  if (user) {
-    for (const entry of ['', 'tsdb', configName, 'alerts.yml', ...(spec.metricsToken !== undefined ? ['metrics-token'] : [])]) {
-      await fs.chown(path.join(spec.dataDir, entry), user.uid, user.gid);
-    }
+  if (spec.metricsToken !== undefined) {
+    const tokenFile = path.join(spec.dataDir, 'metrics-token');
+    await fs.writeFile(tokenFile, spec.metricsToken, { mode: 0o640 });
+    // Readable by the service user's group only, writable by nobody else.
+    if (user) await fs.chown(tokenFile, 0, user.gid);
   }
+  if (user) await fs.chown(path.join(spec.dataDir, 'tsdb'), user.uid, user.gid);
   return configFile;
 }
 
@@ -120,13 +150,27 @@ export async function ensurePrometheus(spec: PrometheusSpec): Promise<void> {
         // Loopback only: the UI and API have no authentication, and the data names tenancies.
         `--web.listen-address=127.0.0.1:${spec.port}`,
       ],
-      { detached: true, stdio: ['ignore', log, log], cwd: spec.dataDir, ...(user ? { uid: user.uid, gid: user.gid } : {}) },
+      // Only PATH: the secrets in this process's environment are none of Prometheus's business.
+      { detached: true, stdio: ['ignore', log, log], cwd: spec.dataDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ...(user ? { uid: user.uid, gid: user.gid } : {}) },
     );
     child.unref();
     if (child.pid === undefined) throw new Error('prometheus did not start (see prometheus.log in its data directory)');
-    await fs.writeFile(pidFile(spec), String(child.pid));
+    await fs.writeFile(pidFile(spec), String(child.pid), { mode: 0o644 });
   }
-  await waitFor(`Prometheus at ${prometheusUrl(spec)}`, async () => (await fetch(`${prometheusUrl(spec)}/-/ready`)).ok, { timeoutMs: 60_000, intervalMs: 200 });
+  // Ready, and ours: another Prometheus on the port (a system one) would answer /-/ready too.
+  const flags = z.object({ data: z.object({ 'config.file': z.string() }) });
+  await waitFor(
+    `Prometheus at ${prometheusUrl(spec)}`,
+    async () => {
+      if ((await readPid(spec)) === undefined) throw new Error(`prometheus exited (see ${path.join(spec.dataDir, 'prometheus.log')})`);
+      const answer = await fetch(`${prometheusUrl(spec)}/api/v1/status/flags`).catch(() => undefined);
+      if (!answer?.ok) return false;
+      const configFile = flags.parse(await answer.json()).data['config.file'];
+      if (configFile !== path.join(spec.dataDir, configName)) throw new Error(`another Prometheus listens on ${prometheusUrl(spec)} (its config is ${configFile})`);
+      return (await fetch(`${prometheusUrl(spec)}/-/ready`)).ok;
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
 }
 
 export async function stopPrometheus(spec: PrometheusSpec): Promise<boolean> {

@@ -376,8 +376,11 @@
   }
 
   async function refresh() {
+    // Answers that arrive after a sign-out (or a sign-in as another project) are not drawn.
+    const mySession = session;
     try {
       const [status, fusebox] = /** @type {[SyncStatus, Fusebox]} */ (await Promise.all([call('GET', `${api}/status`), call('GET', `${api}/fusebox`)]));
+      if (mySession !== session) return;
       const databases = status.external_databases;
       const ids = new Set(databases.map((database) => database.id));
       for (const [id, row] of rows) {
@@ -395,6 +398,7 @@
       byId('updated').textContent = `updated ${new Date(status.generated_at_millis).toLocaleTimeString()}`;
       byId('stale').hidden = true;
     } catch (error) {
+      if (mySession !== session) return;
       if (error instanceof ApiFailure && (error.status === 401 || error.status === 403)) return signOut(error.message);
       const stale = byId('stale');
       stale.hidden = false;
