@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { debeziumJdbcSinkVersion } from '../../../infra/kafka-connect';
@@ -33,12 +33,16 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(systemNames)).min(1)),
   /** `pipelines`, `baseline` or both. */
   BENCH_COMPARE_PARTS: z.string().default('pipelines,baseline'),
-  BENCH_COMPARE_WARM_UP_TRANSACTIONS: z.coerce.number().int().min(1).default(2_000),
-  BENCH_COMPARE_BACKLOG_TRANSACTIONS: z.coerce.number().int().min(100).default(50_000),
+  // Defaults sized so three repetitions of all three systems take about ten minutes here
+  // (Debezium's backlog at ~500 events/s dominates); raise them for a longer run.
+  BENCH_COMPARE_WARM_UP_TRANSACTIONS: z.coerce.number().int().min(1).default(500),
+  BENCH_COMPARE_BACKLOG_TRANSACTIONS: z.coerce.number().int().min(100).default(5_000),
   BENCH_COMPARE_CHANGES_PER_S: z.coerce.number().positive().default(1_000),
-  BENCH_COMPARE_LATENCY_WARM_UP_S: z.coerce.number().min(0).default(5),
-  BENCH_COMPARE_LATENCY_S: z.coerce.number().positive().default(30),
+  BENCH_COMPARE_LATENCY_WARM_UP_S: z.coerce.number().min(0).default(2),
+  BENCH_COMPARE_LATENCY_S: z.coerce.number().positive().default(10),
   BENCH_COMPARE_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  /** A JSON file of an earlier run (or its logged figures as `{"runs": [...]}`): print its table and chart, run nothing. */
+  BENCH_COMPARE_SUMMARIZE: z.string().optional(),
   /** Where the JSON and the PNGs go (git-ignored by default). */
   BENCH_COMPARE_OUT_DIR: z.string().default(path.join(repoRoot, '.data', 'bench-compare')),
 });
@@ -90,7 +94,7 @@ function pipelineTable(runs: readonly RunFigures[]): { header: string[]; rows: s
   return { header, rows };
 }
 
-async function runPipelines(env: z.infer<typeof envSchema>, log: (line: string) => void, failures: string[]): Promise<RunFigures[]> {
+async function runPipelines(env: z.infer<typeof envSchema>, log: (line: string) => void, failures: string[], save: (runs: RunFigures[]) => Promise<void>): Promise<RunFigures[]> {
   const runs: RunFigures[] = [];
   const sizes = {
     warmUpTransactions: env.BENCH_COMPARE_WARM_UP_TRANSACTIONS,
@@ -110,6 +114,8 @@ async function runPipelines(env: z.infer<typeof envSchema>, log: (line: string) 
         const figures = await runOnce(system, repetition, sizes, log);
         runs.push(figures);
         log(`  ${JSON.stringify(figures)}`);
+        // Saved as it goes: an interrupted run keeps what it measured.
+        await save(runs);
       } catch (error: unknown) {
         // One failed repetition is reported and left out of the medians; the others still run.
         log(`  ${name} repetition ${repetition} FAILED: ${error instanceof Error ? error.message : String(error)}`);
@@ -141,17 +147,16 @@ async function main(): Promise<void> {
     settings: { ...env, debeziumPostgres: debeziumPostgresVersion, debeziumJdbcSink: debeziumJdbcSinkVersion },
   };
   const jsonFile = path.join(env.BENCH_COMPARE_OUT_DIR, `compare-${stamp}.json`);
+  if (env.BENCH_COMPARE_SUMMARIZE !== undefined) {
+    const earlier = z.object({ runs: z.array(z.record(z.string(), z.unknown())) }).parse(JSON.parse(await readFile(env.BENCH_COMPARE_SUMMARIZE, 'utf8')));
+    await printPipelines(earlier.runs as unknown as RunFigures[], env, stamp);
+    return;
+  }
   if (parts.has('pipelines')) {
-    output.runs = await runPipelines(env, log, failures);
+    output.runs = await runPipelines(env, log, failures, async (runs) => writeFile(jsonFile, JSON.stringify({ ...output, runs }, null, 2)));
     await writeFile(jsonFile, JSON.stringify(output, null, 2));
-    const table = pipelineTable(output.runs);
     if (failures.length > 0) console.log(`\nfailed repetitions (left out): ${failures.join(', ')}`);
-    console.log(`\nMedians of ${env.BENCH_COMPARE_REPETITIONS} repetitions (${env.BENCH_COMPARE_BACKLOG_TRANSACTIONS} backlog transactions; latency at ${env.BENCH_COMPARE_CHANGES_PER_S} changes/s for ${env.BENCH_COMPARE_LATENCY_S} s):\n`);
-    console.log(textTable(table.header, table.rows));
-    console.log(`\n${markdownTable(table.header, table.rows)}\n`);
-    const png = path.join(env.BENCH_COMPARE_OUT_DIR, `compare-${stamp}.png`);
-    await writeBarPanelsPng(png, 'Auth workload (sign-up / rename / delete), one 2-core machine: medians', pipelinePanels(output.runs));
-    console.log(`chart: ${png}`);
+    await printPipelines(output.runs, env, stamp);
   }
   if (parts.has('baseline')) {
     output.baseline = await runTriggerBaseline(env.BENCH_COMPARE_REPETITIONS, log);
@@ -159,6 +164,17 @@ async function main(): Promise<void> {
     console.log(`\n${output.baseline.table}\n`);
   }
   console.log(`raw figures: ${jsonFile}`);
+}
+
+async function printPipelines(runs: RunFigures[], env: z.infer<typeof envSchema>, stamp: string): Promise<void> {
+    const repetitions = Math.max(...[...new Set(runs.map((run) => run.system))].map((system) => runs.filter((run) => run.system === system).length));
+    const table = pipelineTable(runs);
+    console.log(`\nMedians of up to ${repetitions} repetitions each (sizes: the JSON's settings):\n`);
+    console.log(textTable(table.header, table.rows));
+    console.log(`\n${markdownTable(table.header, table.rows)}\n`);
+    const png = path.join(env.BENCH_COMPARE_OUT_DIR, `compare-${stamp}.png`);
+    await writeBarPanelsPng(png, 'Auth workload (sign-up / rename / delete), one 2-core machine: medians', pipelinePanels(runs));
+    console.log(`chart: ${png}`);
 }
 
 runBench(main);
