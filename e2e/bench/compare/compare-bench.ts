@@ -16,7 +16,8 @@ import { runTriggerBaseline, type BaselineFigures } from './trigger-baseline';
 /**
  * `npm run bench:compare`: the auth workload through our pipeline and through Debezium (Kafka
  * Connect standalone: PostgreSQL source + JDBC sink; its defaults and tuned for latency), each
- * alone, alternating, then the trigger design we replaced (trigger-baseline.ts). Prints medians and
+ * alone, alternating; with BENCH_COMPARE_PARTS=baseline the trigger design we replaced
+ * (trigger-baseline.ts, unfinished). Prints medians and
  * ratios, writes the raw figures (JSON) and a chart (PNG). Figures, not gates: never run in CI.
  */
 const systemNames = ['stack-sync', 'debezium-default', 'debezium-tuned'] as const;
@@ -31,8 +32,8 @@ const envSchema = z.object({
     .default(systemNames.join(','))
     .transform((value) => value.split(',').map((name) => name.trim()))
     .pipe(z.array(z.enum(systemNames)).min(1)),
-  /** `pipelines`, `baseline` or both. */
-  BENCH_COMPARE_PARTS: z.string().default('pipelines,baseline'),
+  /** `pipelines`, `baseline` or both; the baseline is unfinished (see trigger-baseline.ts), so not by default. */
+  BENCH_COMPARE_PARTS: z.string().default('pipelines'),
   // Defaults sized so three repetitions of all three systems take about ten minutes here
   // (Debezium's backlog at ~500 events/s dominates); raise them for a longer run.
   BENCH_COMPARE_WARM_UP_TRANSACTIONS: z.coerce.number().int().min(1).default(500),

@@ -10,6 +10,10 @@ import { benchSetup, type BenchSetup } from '../bench-setup';
 import { formatFigure, markdownTable, median, percentile } from './stats';
 
 /**
+ * UNFINISHED: in its first run the sequencer's rounds stamped no row of the seeded tables (the
+ * same statements succeed in psql; the cause is not found yet, and a failing statement is only
+ * counted, so the final rounds loop). No figures from it are published.
+ *
  * The design the WAL reader replaced, measured on the same machine: triggers on "ProjectUser" and
  * "ContactChannel" flag every changed row and copy every deleted row into "DeletedRow", and a
  * sequencer stamps flagged rows with ids from one global sequence every 50 ms (stack-auth's
