@@ -73,6 +73,14 @@ export interface ConnectStandaloneOptions {
   workDir: string;
   /** Connector configurations, each with its `name`. */
   connectors: Record<string, string>[];
+  /** More `plugin.path` directories (e.g. Debezium's PostgreSQL source, infra/debezium/). */
+  extraPluginPaths?: string[];
+  /** Worker properties over the defaults below. */
+  workerProperties?: Record<string, string>;
+  /** The JVM's -Xmx; default 768m. */
+  maxHeap?: string;
+  /** Called with the JVM's pid as soon as it is spawned (a benchmark samples its CPU from birth). */
+  onSpawn?: (pid: number) => void;
 }
 
 interface ConnectorStatus {
@@ -99,7 +107,7 @@ export class ConnectStandalone {
         'bootstrap.servers': options.brokers.join(','),
         'listeners': `http://127.0.0.1:${port}`,
         'offset.storage.file.filename': path.join(options.workDir, 'connect.offsets'),
-        'plugin.path': pluginsDir,
+        'plugin.path': [pluginsDir, ...(options.extraPluginPaths ?? [])].join(','),
         // Scanning every plugin jar for classes took ~12 s of a ~20 s start; the plugins list theirs.
         'plugin.discovery': 'service_load',
         'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
@@ -109,6 +117,7 @@ export class ConnectStandalone {
         // Our topics are written in Kafka transactions: read only what was committed.
         'consumer.isolation.level': 'read_committed',
         'offset.flush.interval.ms': '1000',
+        ...options.workerProperties,
       }),
     );
     const connectorFiles: string[] = [];
@@ -123,7 +132,7 @@ export class ConnectStandalone {
       'java',
       [
         '-Xms128m',
-        '-Xmx768m',
+        `-Xmx${options.maxHeap ?? '768m'}`,
         `-Dlog4j2.configurationFile=${path.join(connectDir, 'log4j2.xml')}`,
         '-cp',
         `${libsDir}/*`,
@@ -133,6 +142,7 @@ export class ConnectStandalone {
       ],
       { stdio: ['ignore', log, log] },
     );
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     const worker = new ConnectStandalone(child, `http://127.0.0.1:${port}`, logFile);
     try {
       for (const connector of options.connectors) await worker.waitForRunning(connector.name!);
@@ -141,6 +151,11 @@ export class ConnectStandalone {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n${await worker.logTail()}`);
     }
     return worker;
+  }
+
+  /** The worker JVM's OS process id while it runs (for its CPU time and RSS in /proc). */
+  get pid(): number | undefined {
+    return this.child.exitCode === null ? this.child.pid : undefined;
   }
 
   async status(name: string): Promise<ConnectorStatus | undefined> {
