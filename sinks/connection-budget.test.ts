@@ -40,6 +40,25 @@ describe('ConnectionBudget', () => {
     second.release();
   });
 
+  it('lends a database its own idle connection for optional work only below the cap, never opening or taking another', async () => {
+    const { budget, opened } = fakeBudget(2);
+    expect(budget.leaseIdle('a')).toBeUndefined();
+    expect(opened).toHaveLength(0);
+    const a = await budget.lease('a', 'db-a');
+    expect(budget.leaseIdle('a')).toBeUndefined(); // in use
+    a.release();
+    const spare = budget.leaseIdle('a');
+    expect(spare?.connection).toBe(a.connection);
+    expect(budget.leaseIdle('b')).toBeUndefined(); // never another database's
+    spare!.release();
+    // At the cap, the idle connection is what another database's batch would take over: not lent.
+    const b = await budget.lease('b', 'db-b');
+    b.release();
+    expect(budget.openCount).toBe(2);
+    expect(budget.leaseIdle('a')).toBeUndefined();
+    expect(opened).toHaveLength(2);
+  });
+
   it('never has more connections open than the cap, and makes callers wait when all are in use', async () => {
     const { budget, live } = fakeBudget(2);
     const a = await budget.lease('a', 'db-a');

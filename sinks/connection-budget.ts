@@ -96,12 +96,14 @@ export class ConnectionBudget<C, T = string> {
   }
 
   /**
-   * This database's own idle connection, leased, or undefined: never opens, evicts or waits. For
-   * work that may be skipped (counting a table for the status), so it never takes capacity that
-   * batches wait for.
+   * This database's own idle connection, leased, or undefined: never opens, evicts or waits, and
+   * only while the budget is below its cap with nobody waiting. For work that may be skipped
+   * (counting a table for the status), so it never takes capacity that batches need.
    */
   leaseIdle(key: string): Lease<C> | undefined {
-    if (this.#closed) return undefined;
+    // At the cap, an idle connection is what the next batch of another database would take over:
+    // holding it for optional work would make that batch open one more connection, or wait.
+    if (this.#closed || this.#waiters.length > 0 || this.#open >= this.options.maxOpen) return undefined;
     const claim = this.#claimIdle(key);
     return claim?.kind === 'reuse' ? this.#leaseOf(key, claim.connection) : undefined;
   }
