@@ -316,11 +316,15 @@ describe('operating the sync', () => {
     await pollExternal(external, `SELECT 1 FROM users WHERE display_name = 'dee'`, (rows) => rows.length === 1);
     await waitFor('the count to say 3 (4 written, 1 deleted behind the sink)', async () => (await statusOf(ctx, project, 'main')).users_table?.total_rows === 3, { timeoutMs: 15_000, intervalMs: 250 });
 
-    const all = await ctx.request('GET', '/api/v1/internal/db-sync/status?scope=all', { headers: { 'x-stack-internal-admin-key': ctx.config.STACK_INTERNAL_ADMIN_KEY } });
-    const tenancies = all.body.tenancies as { tenancy_id: string; topic: { name: string; high_offset: string | null }; external_databases: DatabaseStatus[] }[];
-    const ours = tenancies.find((entry) => entry.tenancy_id === project.tenancyId)!;
-    expect(ours.topic).toEqual({ name: topic, high_offset: await endOffset(ctx, topic) });
-    expect(ours.external_databases[0]!.users_table).toMatchObject({ exists: true, total_rows: 3, total_rows_estimated: false });
+    // The sinks report at their next poll: the figures of the last change arrive within a poll or two.
+    const endNow = await endOffset(ctx, topic);
+    await waitFor('the whole-deployment status to show the same figures', async () => {
+      const all = await ctx.request('GET', '/api/v1/internal/db-sync/status?scope=all', { headers: { 'x-stack-internal-admin-key': ctx.config.STACK_INTERNAL_ADMIN_KEY } });
+      const tenancies = all.body.tenancies as { tenancy_id: string; topic: { name: string; high_offset: string | null }; external_databases: DatabaseStatus[] }[];
+      const ours = tenancies.find((entry) => entry.tenancy_id === project.tenancyId);
+      const users = ours?.external_databases[0]?.users_table;
+      return ours?.topic.name === topic && ours.topic.high_offset === endNow && users?.exists === true && users.total_rows === 3 && !users.total_rows_estimated;
+    }, { timeoutMs: 15_000, intervalMs: 250 });
   });
 
   it('answers the status within a second while an external database hangs, and never shows a password', async () => {
