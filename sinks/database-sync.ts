@@ -8,7 +8,8 @@ import type { Mapping } from './mapping';
 import { judgeProgress, type TopicBounds } from './progress-proof';
 import type { SinkMetrics } from './metrics';
 import { PendingChanges } from './pending-changes';
-import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget, type UsersTableFigures } from './target';
+import { OffsetGapError, ProgressRewoundError, type ApplyResult, type SyncTarget } from './target';
+import { UsersTableCount, type CountedUsersTable } from './users-table-count';
 
 const log = logger('sink');
 
@@ -17,15 +18,6 @@ const sweepCheckIntervalMs = 3_000;
 
 /** Events per external transaction: large enough to amortise round trips, small enough to keep locks short. */
 const maxEventsPerTransaction = 5_000;
-
-/**
- * The users table is counted again this soon after the database applied something new, and this
- * long after the last count while nothing new came (rows edited behind the sink's back); either
- * only while the database has an idle connection of its own (see PostgresTarget.measureUsersTable),
- * so a thousand idle databases cost no connection.
- */
-const usersCountAfterChangeMs = 5_000;
-const usersCountRefreshMs = 5 * 60_000;
 
 export interface TargetStatus {
   tenancyId: string;
@@ -39,7 +31,7 @@ export interface TargetStatus {
   pendingEvents: number | null;
   lastError?: { code: string; message: string; at: string; mapping?: string; offset?: string };
   /** The users table as last counted in the database (null: not counted yet). */
-  usersTable: (UsersTableFigures & { measuredAtMillis: number }) | null;
+  usersTable: CountedUsersTable | null;
 }
 
 export interface DatabaseSyncOptions {
@@ -83,14 +75,7 @@ export class DatabaseSync {
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #status: Omit<TargetStatus, 'oldestPendingAtMillis' | 'pendingEvents' | 'usersTable'>;
-  #usersTable: TargetStatus['usersTable'] = null;
-  /** The applied offset the last count was made at, and whether one is under way. */
-  #countedAtOffset: string | undefined;
-  #counting = false;
-  #countFailures = 0;
-  #countBackoffUntil = 0;
-  /** Moves on at every rebuild: a count begun before one is not shown after it. */
-  #generation = 0;
+  readonly #usersCount: UsersTableCount;
   /** Switched off in the fusebox: takes no batch, keeps its position. */
   #paused: boolean;
   /** Its position was read from the database at least once, so `next` means something. */
@@ -114,6 +99,7 @@ export class DatabaseSync {
   constructor(private readonly options: DatabaseSyncOptions) {
     this.#status = { tenancyId: options.tenancyId, databaseId: options.databaseId, state: 'starting', appliedOffset: '-1' };
     this.#paused = options.paused ?? false;
+    this.#usersCount = new UsersTableCount({ tenancyId: options.tenancyId, databaseId: options.databaseId });
     void this.#prepare();
   }
 
@@ -132,36 +118,18 @@ export class DatabaseSync {
   get status(): TargetStatus {
     const known = this.#positioned ? this.pending.at(this.#next) : undefined;
     const state = this.#paused && this.#status.state !== 'error' ? 'paused' : this.#status.state;
-    return { ...this.#status, state, oldestPendingAtMillis: known?.oldestCommitMs ?? null, pendingEvents: known ? known.events : null, usersTable: this.#usersTable };
+    return { ...this.#status, state, oldestPendingAtMillis: known?.oldestCommitMs ?? null, pendingEvents: known ? known.events : null, usersTable: this.#usersCount.figures };
   }
 
   /**
-   * Counts the users table when it is due (see usersCountAfterChangeMs), on the database's own
+   * Counts the users table when it is due (see UsersTableCount), on the database's own
    * idle connection only (a count is skipped rather than cost a batch a connection). Not while
    * paused (an operator may have paused the database to work on it) or rebuilding. A failed count
    * keeps the last figures and backs off; the sync itself reports the database's trouble.
    */
   async countUsersTable(nowMs: number): Promise<void> {
-    if (this.#phase !== 'ready' || this.#paused || this.#counting || nowMs < this.#countBackoffUntil) return;
-    const sinceLast = this.#usersTable === null ? Infinity : nowMs - this.#usersTable.measuredAtMillis;
-    const changed = this.#countedAtOffset !== this.#status.appliedOffset;
-    if (!(changed ? sinceLast >= usersCountAfterChangeMs : sinceLast >= usersCountRefreshMs)) return;
-    this.#counting = true;
-    const atOffset = this.#status.appliedOffset;
-    const generation = this.#generation;
-    try {
-      const figures = await this.options.target.measureUsersTable();
-      // Emptied for a rebuild meanwhile: the count is of the table before.
-      if (figures === undefined || generation !== this.#generation) return;
-      this.#usersTable = { ...figures, measuredAtMillis: Date.now() };
-      this.#countedAtOffset = atOffset;
-      this.#countFailures = 0;
-    } catch (error: unknown) {
-      this.#countBackoffUntil = Date.now() + backoffMs(this.#countFailures++, 5_000, usersCountRefreshMs);
-      log.info('could not count the users table', { tenancyId: this.options.tenancyId, databaseId: this.options.databaseId, error: errorMessage(error) });
-    } finally {
-      this.#counting = false;
-    }
+    if (this.#phase !== 'ready' || this.#paused) return;
+    await this.#usersCount.countIfDue(nowMs, this.#status.appliedOffset, () => this.options.target.measureUsersTable());
   }
 
   /** Can take a batch now: prepared, not paused, not in backoff, not applying another batch. */
@@ -245,11 +213,10 @@ export class DatabaseSync {
     if (this.#phase === 'closed') return;
     this.#phase = 'preparing';
     clearTimeout(this.#retryTimer);
-    this.#generation++;
+    this.#usersCount.reset();
     // The batch being applied commits (or fails) first: its progress must not land after the reset.
     // A count under way ends first too (its lock would hold the emptying back; it is bounded).
-    while (this.#busy || this.#sweeping || this.#counting) await delay(20);
-    this.#usersTable = null;
+    while (this.#busy || this.#sweeping || this.#usersCount.counting) await delay(20);
     try {
       await this.options.target.reset();
     } catch (error: unknown) {
