@@ -16,10 +16,13 @@ async function healthStatus(part: PartProcess): Promise<string | undefined> {
   return response ? ((await response.json()) as { status: string }).status : undefined;
 }
 
+/** The workload's rate: a steady load, whatever else the machine is doing (STACK_SYNC_CHAOS_TPS). */
+const transactionsPerSecond = Number(process.env.STACK_SYNC_CHAOS_TPS ?? 60);
+
 describe('the Kafka broker dies under load', () => {
   // A broker upgrade or a crashed JVM: SIGKILL at random moments of a sustained mixed workload, so
   // some kills land inside the reader's open Kafka transaction and some inside a sink's batch.
-  it('SIGKILLed 3 times: the parts ride it out (health degraded, no exit), resume within 30 s, and every database equals the oracle; Kafka has each change once, in order', { timeout: 600_000 }, async () => {
+  it('SIGKILLed 3 times: the parts ride it out (health degraded, no exit), a probe written after each restart reaches Kafka and every database within 30 s, and every database equals the oracle; Kafka has each change once, in order', { timeout: 600_000 }, async () => {
     await using broker = await PrivateBroker.create();
     await broker.start();
     await using ctx = await PipelineContext.open({ KAFKA_BROKERS: broker.brokers, CDC_HEARTBEAT_INTERVAL_MS: '1000', ...ownSecrets() });
@@ -40,36 +43,47 @@ describe('the Kafka broker dies under load', () => {
     const cdc = new PartProcess('cdc', ctx.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
     const sink = new PartProcess('sink', ctx.config, undefined, [], { env: { METRICS_PORT: String(await unusedPort()) } });
     const random = new SeededRandom(20_261_201);
-    const workload = new UserWorkload(ctx.internal, tenancyIds, random);
+    // Probes are users the workload never renames or deletes: each one must arrive under its name.
+    const workload = new UserWorkload(ctx.internal, tenancyIds, random, { spare: 'probe-' });
     let running = true;
     let writing: Promise<void> | undefined;
-    const resumedAfterMs: number[] = [];
+    const kafkaAfterMs: number[] = [];
+    const databasesAfterMs: number[] = [];
     // When each fault happened, to read a failure's part logs against.
     const marks: string[] = [];
     const mark = (what: string) => marks.push(`${new Date().toISOString()} ${what}`);
+    /** Writes a probe user into every tenancy; resolves when Kafka has them all (the slot confirmed past them) and then when every database has. */
+    const probe = async (name: string, since: number, withinMs: number) => {
+      for (const tenancyId of tenancyIds) await ctx.insertUsers(tenancyId, 1, `${name}-`);
+      const written = await currentLsn();
+      await waitFor(`Kafka to have ${name} (the slot confirmed past it)`, () => lsnAtLeast(written), { timeoutMs: Math.max(1, withinMs - (Date.now() - since)), intervalMs: 50 });
+      const inKafka = Date.now() - since;
+      for (const external of externals) {
+        await pollExternal(external, `SELECT 1 FROM users WHERE display_name = '${name}-1'`, (rows) => rows.length === 1, Math.max(1, withinMs - (Date.now() - since)));
+      }
+      return { inKafka, inDatabases: Date.now() - since };
+    };
     try {
       cdc.start();
       sink.start();
       for (const part of [cdc, sink]) await waitFor('the part to run', async () => (await healthStatus(part)) === 'ok', { timeoutMs: 60_000 });
-      writing = workload.run(2, () => running);
+      // Every sink has joined its group and applied something before the first kill.
+      await probe('probe-start', Date.now(), 60_000);
+      writing = workload.runPaced(2, transactionsPerSecond, () => running);
 
       for (let kill = 0; kill < 3; kill++) {
         // Chaos timing, not synchronisation: the kill lands wherever the workload happens to be.
         await delay(1_500 + random.int(3_000));
         await broker.kill();
-        mark(`broker killed (${kill + 1})`);
+        mark(`broker killed (${kill + 1}), ${workload.committed} transactions committed so far`);
         for (const part of [cdc, sink]) await waitFor('health to show the outage', async () => (await healthStatus(part)) === 'degraded', { timeoutMs: 20_000 });
         await delay(random.int(3_000));
         await broker.start();
         mark(`broker back (${kill + 1})`);
-        const backAt = Date.now();
-        const walAtRestart = await currentLsn();
-        await waitFor('the reader to confirm what was written before the broker came back', () => lsnAtLeast(walAtRestart), { timeoutMs: 30_000, intervalMs: 100 });
-        for (const tenancyId of tenancyIds) await ctx.insertUsers(tenancyId, 1, `after-kill-${kill}-`);
-        for (const external of externals) {
-          await pollExternal(external, `SELECT 1 FROM users WHERE display_name = 'after-kill-${kill}-1'`, (rows) => rows.length === 1, Math.max(1, 30_000 - (Date.now() - backAt)));
-        }
-        resumedAfterMs.push(Date.now() - backAt);
+        const resumed = await probe(`probe-kill-${kill}`, Date.now(), 30_000);
+        mark(`probe ${kill + 1} in Kafka after ${resumed.inKafka} ms, in every database after ${resumed.inDatabases} ms`);
+        kafkaAfterMs.push(resumed.inKafka);
+        databasesAfterMs.push(resumed.inDatabases);
         expect(cdc.exitCode, cdc.output.slice(-3_000)).toBeNull();
         expect(sink.exitCode, sink.output.slice(-3_000)).toBeNull();
       }
@@ -90,6 +104,9 @@ describe('the Kafka broker dies under load', () => {
     const topics = tenancyIds.map((tenancyId) => `${ctx.config.CDC_TOPIC_PREFIX}.${tenancyId}`);
     await expectExactlyOnceInOrder(ctx, tenancyIds, await readAll(ctx, topics, false));
     expect(workload.rolledBack).toBeGreaterThan(0);
-    console.log(`broker restart test: 3 kills; ${workload.committed} transactions committed, ${workload.rolledBack} rolled back; every part resumed ${resumedAfterMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} after the broker was back`);
+    const seconds = (values: number[]) => values.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ');
+    console.log(
+      `broker restart test: 3 kills at ${transactionsPerSecond} transactions/s; ${workload.committed} committed, ${workload.rolledBack} rolled back; after the broker was back a probe was in Kafka after ${seconds(kafkaAfterMs)} and in every database after ${seconds(databasesAfterMs)}`,
+    );
   });
 });

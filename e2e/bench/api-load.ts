@@ -10,6 +10,7 @@ import { loadConfig } from '../../schema/env-config';
 import { migrateInternalDatabase } from '../../schema/migrate';
 import { startSink } from '../../sinks/start-sink';
 import { expectConverged } from '../harness/oracle';
+import { ownSecrets } from '../harness/test-services';
 import { deleteTopicsWithPrefix } from '../harness/topic-cleanup';
 import { adminQuery } from './bench-setup';
 
@@ -80,6 +81,8 @@ export async function runApiLoad(options: ApiLoadOptions): Promise<{ figures: Ap
   await migrateInternalDatabase(internalUrl);
   const config = loadConfig({
     ...services.env,
+    // The test profile's services are not the development ones, so the published placeholder secrets are refused.
+    ...ownSecrets(),
     DATABASE_URL: internalUrl,
     CDC_SLOT: name,
     CDC_TOPIC_PREFIX: `bench.${name}`,

@@ -9,6 +9,7 @@ import { loadConfig, type EnvConfig } from '../../schema/env-config';
 import { migrateInternalDatabase } from '../../schema/migrate';
 import { SecretBox } from '../../schema/secret-box';
 import { startSink, type RunningSink } from '../../sinks/start-sink';
+import { ownSecrets } from '../harness/test-services';
 import { deleteTopicsWithPrefix } from '../harness/topic-cleanup';
 
 /** Everything a benchmark runs against: real local services (the test profile), fresh databases. */
@@ -58,6 +59,8 @@ export async function benchSetup(overrides: Record<string, string> = {}): Promis
     SINK_SESSION_TIMEOUT_MS: '3000',
     // The test profile's external cluster is on loopback, which a sink refuses unless allowed.
     SINK_ALLOWED_TARGETS: services.env.SINK_ALLOWED_TARGETS!,
+    // The test profile's services are not the development ones, so the published placeholder secrets are refused.
+    ...ownSecrets(),
     ...overrides,
   });
   const internal = new pg.Pool({ connectionString: internalUrl, max: 8 });

@@ -16,10 +16,15 @@ export class UserWorkload {
   rolledBack = 0;
   failed = 0;
 
+  /**
+   * `spare`: a display-name prefix whose users the workload never picks to change or delete, so a
+   * test can write marker users whose arrival downstream it waits for.
+   */
   constructor(
     private readonly internal: pg.Pool,
     private readonly tenancyIds: readonly string[],
     private readonly random: SeededRandom,
+    private readonly options: { spare?: string } = {},
   ) {}
 
   /** Names written by a transaction that will roll back start with `rolledback-`: none may ever show up downstream. */
@@ -28,10 +33,18 @@ export class UserWorkload {
   }
 
   async #someUser(client: Client, tenancyId: string): Promise<string | undefined> {
-    const result = await client.query<{ id: string }>(
-      `SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 ORDER BY "projectUserId" OFFSET $2 LIMIT 1`,
-      [tenancyId, this.random.int(50)],
-    );
+    const offset = this.random.int(50);
+    const spare = this.options.spare;
+    if (spare !== undefined) {
+      // COALESCE: a user without a display name is fair game too.
+      const notSpare = `"tenancyId" = $1 AND COALESCE("displayName", '') NOT LIKE $2::text || '%'`;
+      const result = await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE ${notSpare} ORDER BY "projectUserId" OFFSET $3 LIMIT 1`, [tenancyId, spare, offset]);
+      return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE ${notSpare} LIMIT 1`, [tenancyId, spare])).rows[0]?.id;
+    }
+    const result = await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 ORDER BY "projectUserId" OFFSET $2 LIMIT 1`, [
+      tenancyId,
+      offset,
+    ]);
     return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 LIMIT 1`, [tenancyId])).rows[0]?.id;
   }
 
@@ -129,6 +142,26 @@ export class UserWorkload {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Runs `concurrency` writers that together start `perSecond` transactions a second (as far as the
+   * database keeps up) until `until()` is false: a steady load, the same however fast the machine.
+   */
+  async runPaced(concurrency: number, perSecond: number, until: () => boolean): Promise<void> {
+    const interval = (1000 * concurrency) / perSecond;
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, writer) => {
+        let next = performance.now() + (interval * writer) / concurrency;
+        while (until()) {
+          const wait = next - performance.now();
+          // Pacing a load generator, not waiting for a condition.
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          next = Math.max(next + interval, performance.now() - interval);
+          if (until()) await this.step();
+        }
+      }),
+    );
   }
 
   /** Runs `concurrency` writers until `until()` is false. */
