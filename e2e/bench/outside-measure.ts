@@ -111,7 +111,13 @@ export async function topicEndOffset(brokers: string[], topic: string): Promise<
   await admin.connect();
   try {
     if (!(await admin.listTopics()).includes(topic)) return 0;
-    return Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
+    try {
+      return Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
+    } catch (error: unknown) {
+      // Listed but not served yet: the reader created it a moment ago and it holds nothing yet.
+      if (error instanceof Error && 'type' in error && error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
+      throw error;
+    }
   } finally {
     await admin.disconnect();
   }

@@ -134,4 +134,62 @@ const crc32C = buffer => {
       }
 `,
   },
+  {
+    file: 'src/producer/eosManager/index.js',
+    why: 'Every step of a Kafka transaction (AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) first asked a broker where its coordinator is: four FindCoordinator round trips per transaction, a third of its time at a low rate. The coordinators are remembered while their connection is up and forgotten as soon as a request to them fails (the error still reaches the caller, as before), so a moved coordinator is looked up again.',
+    find: `  const findTransactionCoordinator = () => {
+    return cluster.findGroupCoordinator({
+      groupId: transactionalId,
+      coordinatorType: COORDINATOR_TYPES.TRANSACTION,
+    })
+  }
+`,
+    replace: `  // stack-sync: coordinators remembered per producer; a failed request forgets the one it went to.
+  const knownCoordinators = new Map()
+  const rememberedCoordinator = async (groupId, coordinatorType) => {
+    const key = \`\${coordinatorType}:\${groupId}\`
+    const known = knownCoordinators.get(key)
+    if (known && known.broker.isConnected()) return known.remembered
+    knownCoordinators.delete(key)
+    const broker = await cluster.findGroupCoordinator({ groupId, coordinatorType })
+    const forget = () => {
+      if (knownCoordinators.get(key)?.broker === broker) knownCoordinators.delete(key)
+    }
+    const remembered = new Proxy(broker, {
+      get(target, property) {
+        const value = target[property]
+        if (typeof value !== 'function') return value
+        return (...args) => {
+          const result = value.apply(target, args)
+          return result && typeof result.catch === 'function'
+            ? result.catch(error => {
+                forget()
+                throw error
+              })
+            : result
+        }
+      },
+    })
+    knownCoordinators.set(key, { broker, remembered })
+    return remembered
+  }
+
+  const findTransactionCoordinator = () => {
+    return rememberedCoordinator(transactionalId, COORDINATOR_TYPES.TRANSACTION)
+  }
+`,
+  },
+  {
+    file: 'src/producer/eosManager/index.js',
+    why: 'See the previous patch: the group coordinator of sendOffsets is remembered too (its stale-coordinator retry still looks it up afresh).',
+    find: `        let groupCoordinator = await cluster.findGroupCoordinator({
+          groupId: consumerGroupId,
+          coordinatorType: COORDINATOR_TYPES.GROUP,
+        })
+
+        return retrier(`,
+    replace: `        let groupCoordinator = await rememberedCoordinator(consumerGroupId, COORDINATOR_TYPES.GROUP)
+
+        return retrier(`,
+  },
 ];
