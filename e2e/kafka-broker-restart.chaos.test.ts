@@ -18,11 +18,13 @@ async function healthStatus(part: PartProcess): Promise<string | undefined> {
 
 /** The workload's rate: a steady load, whatever else the machine is doing (STACK_SYNC_CHAOS_TPS). */
 const transactionsPerSecond = Number(process.env.STACK_SYNC_CHAOS_TPS ?? 60);
+/** Users of the one big source transaction (a user and an email each). */
+const bulkUsers = 20_000;
 
 describe('the Kafka broker dies under load', () => {
   // A broker upgrade or a crashed JVM: SIGKILL at random moments of a sustained mixed workload, so
   // some kills land inside the reader's open Kafka transaction and some inside a sink's batch.
-  it('SIGKILLed 3 times: the parts ride it out (health degraded, no exit), a probe written after each restart reaches Kafka and every database within 30 s, and every database equals the oracle; Kafka has each change once, in order', { timeout: 600_000 }, async () => {
+  it('SIGKILLed 3 times, once inside a Kafka transaction: the parts ride it out (health degraded, no exit), a probe written after each restart reaches Kafka and every database within 30 s, and every database equals the oracle; Kafka has each change once, in order', { timeout: 600_000 }, async () => {
     await using broker = await PrivateBroker.create();
     await broker.start();
     await using ctx = await PipelineContext.open({ KAFKA_BROKERS: broker.brokers, CDC_HEARTBEAT_INTERVAL_MS: '1000', ...ownSecrets() });
@@ -72,8 +74,16 @@ describe('the Kafka broker dies under load', () => {
       writing = workload.runPaced(2, transactionsPerSecond, () => running);
 
       for (let kill = 0; kill < 3; kill++) {
-        // Chaos timing, not synchronisation: the kill lands wherever the workload happens to be.
-        await delay(1_500 + random.int(3_000));
+        if (kill === 1) {
+          // One source transaction of 40,000 changes: the reader publishes it as one Kafka
+          // transaction over seconds, and this kill lands inside it.
+          await ctx.insertUsers(tenancyIds[0]!, bulkUsers, 'bulk-');
+          mark('bulk transaction committed');
+          await delay(500 + random.int(1_000));
+        } else {
+          // Chaos timing, not synchronisation: the kill lands wherever the workload happens to be.
+          await delay(1_500 + random.int(3_000));
+        }
         await broker.kill();
         mark(`broker killed (${kill + 1}), ${workload.committed} transactions committed so far`);
         for (const part of [cdc, sink]) await waitFor('health to show the outage', async () => (await healthStatus(part)) === 'degraded', { timeoutMs: 20_000 });
@@ -102,11 +112,16 @@ describe('the Kafka broker dies under load', () => {
     }
 
     const topics = tenancyIds.map((tenancyId) => `${ctx.config.CDC_TOPIC_PREFIX}.${tenancyId}`);
-    await expectExactlyOnceInOrder(ctx, tenancyIds, await readAll(ctx, topics, false));
+    const committed = await readAll(ctx, topics, false);
+    await expectExactlyOnceInOrder(ctx, tenancyIds, committed);
+    // Records of Kafka transactions that a kill cut short (aborted when the reader came back):
+    // proof that a kill landed inside one, not only between them.
+    const aborted = (await readAll(ctx, topics, true)).length - committed.length;
+    expect(aborted).toBeGreaterThan(0);
     expect(workload.rolledBack).toBeGreaterThan(0);
     const seconds = (values: number[]) => values.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ');
     console.log(
-      `broker restart test: 3 kills at ${transactionsPerSecond} transactions/s; ${workload.committed} committed, ${workload.rolledBack} rolled back; after the broker was back a probe was in Kafka after ${seconds(kafkaAfterMs)} and in every database after ${seconds(databasesAfterMs)}`,
+      `broker restart test: 3 kills at ${transactionsPerSecond} transactions/s, one inside a ${2 * bulkUsers}-change transaction; ${workload.committed} committed, ${workload.rolledBack} rolled back; ${aborted} records of cut-short Kafka transactions; after the broker was back a probe was in Kafka after ${seconds(kafkaAfterMs)} and in every database after ${seconds(databasesAfterMs)}`,
     );
   });
 });
