@@ -73,7 +73,7 @@ export class SharedConsumer implements TopicControl {
       heartbeatInterval: Math.max(100, Math.floor(sessionTimeoutMs / 5)),
       // kafkajs restarts a crashed consumer on the same client, whose connection to a broker that
       // was SIGKILLed and restarted can stay dead ("write after end", then "No broker available",
-      // crash, restart, in a loop: seen in e2e/kafka-broker-restart.chaos.test.ts). The CRASH
+      // crash, restart, in a loop: seen in e2e/kafka-broker-restart.solo.test.ts). The CRASH
       // handler below replaces the consumer, and with it every connection, instead.
       retry: { restartOnFailure: async () => false },
     });

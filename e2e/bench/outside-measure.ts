@@ -115,7 +115,9 @@ export async function topicEndOffset(brokers: string[], topic: string): Promise<
       return Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
     } catch (error: unknown) {
       // Listed but not served yet: the reader created it a moment ago and it holds nothing yet.
-      if (error instanceof Error && 'type' in error && error.type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
+      // kafkajs retries that error and then wraps it (the original is the cause).
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      if (cause instanceof Error && 'type' in cause && cause.type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
       throw error;
     }
   } finally {

@@ -38,6 +38,18 @@ export class PrivateBroker {
     return stopBroker(this.spec);
   }
 
+  /**
+   * Bytes in a partition's log files: grows with every record the broker took, committed or not
+   * (an open Kafka transaction's records are in the log before its commit marker).
+   */
+  async partitionLogBytes(topic: string, partition = 0): Promise<number> {
+    const directory = path.join(this.spec.dataDir, 'logs', `${topic}-${partition}`);
+    const files = await fs.readdir(directory).catch(() => [] as string[]);
+    let bytes = 0;
+    for (const file of files) if (file.endsWith('.log')) bytes += (await fs.stat(path.join(directory, file)).catch(() => ({ size: 0 }))).size;
+    return bytes;
+  }
+
   /** SIGKILL: no clean shutdown, in the middle of whatever Kafka transaction is open. */
   kill(): Promise<boolean> {
     return stopBroker(this.spec, 'SIGKILL');

@@ -16,7 +16,8 @@ function occurrences(text, piece) {
 }
 
 export function applyPatches({ packageName, packageVersion, patches }) {
-  const root = path.dirname(require.resolve(`${packageName}/package.json`));
+  // Not `require.resolve(name + '/package.json')`: a package with an exports map may not export it.
+  const root = path.join(path.dirname(require.resolve('./package.json')), 'node_modules', packageName);
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   if (version !== packageVersion) throw new Error(`${packageName} ${version} is installed; the patches are for ${packageVersion}`);
   let applied = 0;
@@ -33,7 +34,8 @@ export function applyPatches({ packageName, packageVersion, patches }) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const kafkajs = await import('./kafkajs.mjs');
-  const applied = applyPatches(kafkajs);
-  if (applied > 0) console.log(`[postinstall] patched ${kafkajs.packageName} ${kafkajs.packageVersion}: ${applied} change(s)`);
+  for (const patchSet of [await import('./kafkajs.mjs'), await import('./drizzle-orm.mjs')]) {
+    const applied = applyPatches(patchSet);
+    if (applied > 0) console.log(`[postinstall] patched ${patchSet.packageName} ${patchSet.packageVersion}: ${applied} change(s)`);
+  }
 }

@@ -18,6 +18,7 @@ class StandInBroker {
   connected = true;
   readonly calls: string[] = [];
   failNext: string | undefined;
+  failWith = 'NOT_COORDINATOR_FOR_GROUP';
   constructor(readonly nodeId: number) {}
   isConnected(): boolean {
     return this.connected;
@@ -26,7 +27,7 @@ class StandInBroker {
     this.calls.push(call);
     if (this.failNext === call) {
       this.failNext = undefined;
-      throw Object.assign(new Error('This is not the correct coordinator'), { type: 'NOT_COORDINATOR' });
+      throw Object.assign(new Error(`refused: ${this.failWith}`), { type: this.failWith });
     }
     return value;
   }
@@ -89,7 +90,30 @@ describe('kafkajs patch: transaction and group coordinators are remembered', () 
     expect(kafka.coordinator.calls.filter((call) => call === 'EndTxn')).toHaveLength(5);
   });
 
-  it('forgets a coordinator whose request failed: the error reaches the caller and the next step looks it up again', async () => {
+  it('resends once to the coordinator a fresh lookup finds when the remembered one says it is not the coordinator any more', async () => {
+    const kafka = standIn();
+    await kafka.eos.initProducerId();
+    await kafka.oneTransaction();
+    const old = kafka.coordinator;
+    const moved = new StandInBroker(2);
+    kafka.moveCoordinator(moved);
+    old.failNext = 'EndTxn';
+    kafka.eos.beginTransaction();
+    await kafka.eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
+    await kafka.eos.commit();
+    // The refused EndTxn went to the old coordinator, its resend to the new one, which is remembered from then on.
+    expect(old.calls.filter((call) => call === 'EndTxn')).toHaveLength(2);
+    expect(moved.calls).toEqual(['EndTxn']);
+    expect(kafka.lookups).toEqual(['1:reader', '0:position', '1:reader']);
+    // The group coordinator (still the old broker, remembered) moves too.
+    old.failNext = 'TxnOffsetCommit';
+    old.failWith = 'GROUP_COORDINATOR_NOT_AVAILABLE';
+    await kafka.oneTransaction();
+    expect(old.calls.filter((call) => call === 'TxnOffsetCommit')).toHaveLength(2);
+    expect(moved.calls).toEqual(['EndTxn', 'AddPartitionsToTxn', 'AddOffsetsToTxn', 'TxnOffsetCommit', 'EndTxn']);
+  });
+
+  it('forgets a coordinator whose request failed otherwise: the error reaches the caller and the next step looks it up again', async () => {
     const kafka = standIn();
     await kafka.eos.initProducerId();
     await kafka.oneTransaction();
@@ -97,9 +121,10 @@ describe('kafkajs patch: transaction and group coordinators are remembered', () 
     const moved = new StandInBroker(2);
     kafka.moveCoordinator(moved);
     old.failNext = 'AddPartitionsToTxn';
+    old.failWith = 'INVALID_PRODUCER_EPOCH';
     kafka.eos.beginTransaction();
     const partitions = [{ topic: 't', partitions: [{ partition: 0 }] }];
-    await expect(kafka.eos.addPartitionsToTransaction(partitions)).rejects.toThrow('not the correct coordinator');
+    await expect(kafka.eos.addPartitionsToTransaction(partitions)).rejects.toThrow('refused: INVALID_PRODUCER_EPOCH');
     expect(kafka.lookups).toEqual(['1:reader', '0:position']);
     await kafka.eos.addPartitionsToTransaction(partitions);
     expect(kafka.lookups).toEqual(['1:reader', '0:position', '1:reader']);

@@ -1,6 +1,7 @@
 // Changes to kafkajs 2.2.4 (no longer maintained upstream) that the cdc reader's throughput and the
 // sink's position tracking need.
-// Each replaces one exact piece of a file and keeps its behaviour; `apply.mjs` applies them after
+// Each replaces one exact piece of a file and keeps its behaviour (the coordinator patches: same
+// requests, same order, fewer lookups); `apply.mjs` applies them after
 // every install and refuses a kafkajs whose text differs. Measured on the bench (200,000 small
 // events): 32,000 → 40,000 events/s, the reader's CPU time down by a fifth.
 
@@ -136,7 +137,7 @@ const crc32C = buffer => {
   },
   {
     file: 'src/producer/eosManager/index.js',
-    why: 'Every step of a Kafka transaction (AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) first asked a broker where its coordinator is: four FindCoordinator round trips per transaction, a third of its time at a low rate. The coordinators are remembered while their connection is up and forgotten as soon as a request to them fails (the error still reaches the caller, as before), so a moved coordinator is looked up again.',
+    why: 'Every step of a Kafka transaction (AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) first asked a broker where its coordinator is: four FindCoordinator round trips per transaction, a third of its time at a low rate. The coordinators are remembered while their connection is up and forgotten as soon as a request to them fails; a request refused as "not the coordinator" is resent once to the coordinator a fresh lookup finds (what the next step did before), any other failure reaches the caller as before.',
     find: `  const findTransactionCoordinator = () => {
     return cluster.findGroupCoordinator({
       groupId: transactionalId,
@@ -144,7 +145,11 @@ const crc32C = buffer => {
     })
   }
 `,
-    replace: `  // stack-sync: coordinators remembered per producer; a failed request forgets the one it went to.
+    replace: `  // stack-sync: coordinators remembered per producer. A request a remembered coordinator refuses
+  // as "not the coordinator (any more)" is sent once more to the one a fresh lookup finds (the
+  // broker refused without acting, so resending is safe: before, every step looked it up afresh);
+  // any other failure forgets the coordinator and reaches the caller as before.
+  const MOVED_COORDINATOR_ERRORS = ['NOT_COORDINATOR_FOR_GROUP', 'GROUP_COORDINATOR_NOT_AVAILABLE']
   const knownCoordinators = new Map()
   const rememberedCoordinator = async (groupId, coordinatorType) => {
     const key = \`\${coordinatorType}:\${groupId}\`
@@ -161,12 +166,13 @@ const crc32C = buffer => {
         if (typeof value !== 'function') return value
         return (...args) => {
           const result = value.apply(target, args)
-          return result && typeof result.catch === 'function'
-            ? result.catch(error => {
-                forget()
-                throw error
-              })
-            : result
+          if (!result || typeof result.catch !== 'function') return result
+          return result.catch(async error => {
+            forget()
+            if (!MOVED_COORDINATOR_ERRORS.includes(error.type)) throw error
+            const found = await cluster.findGroupCoordinator({ groupId, coordinatorType })
+            return found[property](...args)
+          })
         }
       },
     })

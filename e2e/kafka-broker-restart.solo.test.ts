@@ -18,13 +18,19 @@ async function healthStatus(part: PartProcess): Promise<string | undefined> {
 
 /** The workload's rate: a steady load, whatever else the machine is doing (STACK_SYNC_CHAOS_TPS). */
 const transactionsPerSecond = Number(process.env.STACK_SYNC_CHAOS_TPS ?? 60);
+if (!Number.isFinite(transactionsPerSecond) || transactionsPerSecond <= 0) throw new Error(`STACK_SYNC_CHAOS_TPS must be a positive number, not ${process.env.STACK_SYNC_CHAOS_TPS}`);
 /** Users of the one big source transaction (a user and an email each). */
 const bulkUsers = 20_000;
 
 describe('the Kafka broker dies under load', () => {
   // A broker upgrade or a crashed JVM: SIGKILL at random moments of a sustained mixed workload, so
   // some kills land inside the reader's open Kafka transaction and some inside a sink's batch.
-  it('SIGKILLed 3 times, once inside a Kafka transaction: the parts ride it out (health degraded, no exit), a probe written after each restart reaches Kafka and every database within 30 s, and every database equals the oracle; Kafka has each change once, in order', { timeout: 600_000 }, async () => {
+  const claim = [
+    'SIGKILLed 3 times, once inside a Kafka transaction: the parts ride it out (health degraded, no exit),',
+    'a probe written after each restart reaches Kafka and every database within 30 s,',
+    'every database equals the oracle, and Kafka has each change once, in order',
+  ].join(' ');
+  it(claim, { timeout: 600_000 }, async () => {
     await using broker = await PrivateBroker.create();
     await broker.start();
     await using ctx = await PipelineContext.open({ KAFKA_BROKERS: broker.brokers, CDC_HEARTBEAT_INTERVAL_MS: '1000', ...ownSecrets() });
@@ -76,10 +82,22 @@ describe('the Kafka broker dies under load', () => {
       for (let kill = 0; kill < 3; kill++) {
         if (kill === 1) {
           // One source transaction of 40,000 changes: the reader publishes it as one Kafka
-          // transaction over seconds, and this kill lands inside it.
+          // transaction over seconds. The kill waits until part of it is in the broker's log while
+          // the slot has not passed it (so Kafka has not committed it): it lands inside that
+          // Kafka transaction.
+          const bulkTopic = `${ctx.config.CDC_TOPIC_PREFIX}.${tenancyIds[0]!}`;
+          const logBytesBefore = await broker.partitionLogBytes(bulkTopic);
           await ctx.insertUsers(tenancyIds[0]!, bulkUsers, 'bulk-');
+          const bulkCommitted = await currentLsn();
           mark('bulk transaction committed');
-          await delay(500 + random.int(1_000));
+          await waitFor(
+            'the bulk transaction to be partly in the broker, not committed',
+            async () => {
+              if (await lsnAtLeast(bulkCommitted)) throw new Error('the slot passed the bulk transaction before the kill: it was committed whole');
+              return (await broker.partitionLogBytes(bulkTopic)) - logBytesBefore > 1_000_000;
+            },
+            { timeoutMs: 30_000, intervalMs: 10 },
+          );
         } else {
           // Chaos timing, not synchronisation: the kill lands wherever the workload happens to be.
           await delay(1_500 + random.int(3_000));
@@ -114,14 +132,16 @@ describe('the Kafka broker dies under load', () => {
     const topics = tenancyIds.map((tenancyId) => `${ctx.config.CDC_TOPIC_PREFIX}.${tenancyId}`);
     const committed = await readAll(ctx, topics, false);
     await expectExactlyOnceInOrder(ctx, tenancyIds, committed);
-    // Records of Kafka transactions that a kill cut short (aborted when the reader came back):
-    // proof that a kill landed inside one, not only between them.
+    // Records of Kafka transactions that a kill cut short and Kafka aborted (a transaction can
+    // also outlive a kill: the producer resends into it once the broker is back). Reported.
     const aborted = (await readAll(ctx, topics, true)).length - committed.length;
-    expect(aborted).toBeGreaterThan(0);
     expect(workload.rolledBack).toBeGreaterThan(0);
     const seconds = (values: number[]) => values.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ');
-    console.log(
-      `broker restart test: 3 kills at ${transactionsPerSecond} transactions/s, one inside a ${2 * bulkUsers}-change transaction; ${workload.committed} committed, ${workload.rolledBack} rolled back; ${aborted} records of cut-short Kafka transactions; after the broker was back a probe was in Kafka after ${seconds(kafkaAfterMs)} and in every database after ${seconds(databasesAfterMs)}`,
-    );
+    const figures = [
+      `3 kills at ${transactionsPerSecond} transactions/s, one inside a ${2 * bulkUsers}-change transaction`,
+      `${workload.committed} committed, ${workload.rolledBack} rolled back, ${aborted} records of aborted Kafka transactions`,
+      `after the broker was back a probe was in Kafka after ${seconds(kafkaAfterMs)} and in every database after ${seconds(databasesAfterMs)}`,
+    ];
+    console.log(`broker restart test: ${figures.join('; ')}`);
   });
 });
