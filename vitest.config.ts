@@ -3,13 +3,11 @@ import { defineConfig } from 'vitest/config';
 // `*.solo.test.ts` load the whole machine for minutes: they run in a second pass of their own
 // (STACK_SYNC_SOLO=1), one at a time, so they cannot distort the timing assertions of others.
 const solo = process.env.STACK_SYNC_SOLO === '1';
-// `*.chaos.test.ts` are not part of `npm test` yet: `npm run test:chaos` runs them (see README).
-const chaos = process.env.STACK_SYNC_CHAOS === '1';
 
 export default defineConfig({
   test: {
-    include: chaos ? ['e2e/**/*.chaos.test.ts'] : solo ? ['e2e/**/*.solo.test.ts'] : ['{cdc,sinks,api,schema,infra,e2e}/**/*.test.ts'],
-    exclude: chaos ? ['node_modules/**'] : solo ? ['e2e/bench/**', 'node_modules/**'] : ['e2e/bench/**', 'node_modules/**', '**/*.solo.test.ts', '**/*.chaos.test.ts'],
+    include: solo ? ['e2e/**/*.solo.test.ts'] : ['{cdc,sinks,api,schema,infra,e2e}/**/*.test.ts'],
+    exclude: solo ? ['e2e/bench/**', 'node_modules/**'] : ['e2e/bench/**', 'node_modules/**', '**/*.solo.test.ts'],
     globalSetup: ['e2e/harness/global-setup.ts'],
     // Tests talk to real Postgres and Kafka: consumer-group joins and replication take seconds.
     testTimeout: 120_000,
@@ -17,7 +15,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores run Postgres ×2, Kafka and the test processes: two test files at a time is the most
     // that keeps latency-sensitive tests honest.
-    maxWorkers: solo || chaos ? 1 : 2,
+    maxWorkers: solo ? 1 : 2,
     env: { STACK_SYNC_QUIET: '1', STACK_SYNC_PROFILE: 'test' },
   },
 });
