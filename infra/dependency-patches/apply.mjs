@@ -26,7 +26,12 @@ export function applyPatches({ packageName, packageVersion, patches }) {
     const text = readFileSync(file, 'utf8');
     if (text.includes(patch.replace)) continue;
     const found = occurrences(text, patch.find);
-    if (found !== 1) throw new Error(`${packageName}/${patch.file}: expected the patched text once, found it ${found} times (${patch.why})`);
+    if (found !== 1) {
+      throw new Error(
+        `${packageName}/${patch.file}: expected the patched text once, found it ${found} times (${patch.why}). ` +
+          `If an earlier version of this patch is installed, reinstall the package: rm -rf node_modules/${packageName} && npm ci`,
+      );
+    }
     writeFileSync(file, text.replace(patch.find, () => patch.replace));
     applied++;
   }

@@ -27,7 +27,7 @@ class PoolWithOneDeadCheckout extends pg.Pool {
 }
 
 describe('drizzle-orm patch: a transaction whose connection dies before BEGIN', () => {
-  it('gives its pooled client back (destroyed), so the next transaction gets a connection and the pool can end', { timeout: 30_000 }, async () => {
+  it('gives its pooled client back, so the next transaction gets a connection and the pool can end', { timeout: 30_000 }, async () => {
     const pool = survivePoolErrors(new PoolWithOneDeadCheckout({ connectionString: testServices().internalAdminUrl, max: 1, connectionTimeoutMillis: 3_000 })) as PoolWithOneDeadCheckout;
     const db = drizzle(pool);
     try {
@@ -38,7 +38,9 @@ describe('drizzle-orm patch: a transaction whose connection dies before BEGIN', 
       expect(answer).toBe(42);
       expect(pool.totalCount).toBe(1);
     } finally {
-      await Promise.race([pool.end(), new Promise((_, reject) => setTimeout(() => reject(new Error('the pool could not end: a client is still checked out')), 5_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the pool could not end: a client is still checked out')), 5_000)));
+      await Promise.race([pool.end(), stuck]).finally(() => clearTimeout(timer));
     }
   });
 
