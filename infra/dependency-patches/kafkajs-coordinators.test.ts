@@ -80,6 +80,17 @@ function standIn() {
   };
 }
 
+/** One transaction done (both coordinators remembered), then the coordinators move to broker 2. */
+async function afterOneTransactionTheCoordinatorMoves() {
+  const kafka = standIn();
+  await kafka.eos.initProducerId();
+  await kafka.oneTransaction();
+  const old = kafka.coordinator;
+  const moved = new StandInBroker(2);
+  kafka.moveCoordinator(moved);
+  return { kafka, old, moved };
+}
+
 describe('kafkajs patch: transaction and group coordinators are remembered', () => {
   it('looks each coordinator up once for many transactions, and sends every step to it', async () => {
     const kafka = standIn();
@@ -91,12 +102,7 @@ describe('kafkajs patch: transaction and group coordinators are remembered', () 
   });
 
   it('resends once to the coordinator a fresh lookup finds when the remembered one says it is not the coordinator any more', async () => {
-    const kafka = standIn();
-    await kafka.eos.initProducerId();
-    await kafka.oneTransaction();
-    const old = kafka.coordinator;
-    const moved = new StandInBroker(2);
-    kafka.moveCoordinator(moved);
+    const { kafka, old, moved } = await afterOneTransactionTheCoordinatorMoves();
     old.failNext = 'EndTxn';
     kafka.eos.beginTransaction();
     await kafka.eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
@@ -114,12 +120,7 @@ describe('kafkajs patch: transaction and group coordinators are remembered', () 
   });
 
   it('forgets a coordinator whose request failed otherwise: the error reaches the caller and the next step looks it up again', async () => {
-    const kafka = standIn();
-    await kafka.eos.initProducerId();
-    await kafka.oneTransaction();
-    const old = kafka.coordinator;
-    const moved = new StandInBroker(2);
-    kafka.moveCoordinator(moved);
+    const { kafka, old, moved } = await afterOneTransactionTheCoordinatorMoves();
     old.failNext = 'AddPartitionsToTxn';
     old.failWith = 'INVALID_PRODUCER_EPOCH';
     kafka.eos.beginTransaction();
