@@ -2,7 +2,7 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci patches kafkajs after installing it (postinstall).
+# npm ci patches kafkajs and drizzle-orm after installing them (postinstall).
 COPY infra/dependency-patches ./infra/dependency-patches
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./

@@ -10,7 +10,7 @@ import { PrivateCluster } from './harness/private-cluster';
 describe('the internal Postgres restarts under load', () => {
   // `pg_ctl stop -m immediate` is a crash to every client: the reader's replication connection, the
   // API's pool and the sink's config polls are all cut mid-query, and the server runs recovery.
-  it('the API answers 503 DATABASE_UNAVAILABLE while it is down, recovers by itself, and the reader loses nothing', { timeout: 240_000 }, async () => {
+  it('the API answers 503 DATABASE_UNAVAILABLE while it is down, recovers by itself, and the reader loses nothing', { timeout: 360_000 }, async () => {
     await using cluster = await PrivateCluster.create();
     await cluster.start();
     await migrateInternalDatabase(cluster.url());

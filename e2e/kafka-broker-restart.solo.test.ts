@@ -30,7 +30,7 @@ describe('the Kafka broker dies under load', () => {
     'a probe written after each restart reaches Kafka and every database within 30 s,',
     'every database equals the oracle, and Kafka has each change once, in order',
   ].join(' ');
-  it(claim, { timeout: 600_000 }, async () => {
+  it(claim, { timeout: 900_000 }, async () => {
     await using broker = await PrivateBroker.create();
     await broker.start();
     await using ctx = await PipelineContext.open({ KAFKA_BROKERS: broker.brokers, CDC_HEARTBEAT_INTERVAL_MS: '1000', ...ownSecrets() });

@@ -9,6 +9,8 @@ export STACK_SYNC_PROFILE=test
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
 fi
+# An existing node_modules may predate a dependency patch: apply them (idempotent, no network).
+node infra/dependency-patches/apply.mjs || { echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p test-results
 rm -f test-results/vitest.json test-results/vitest-solo.json
