@@ -33,19 +33,15 @@ export class UserWorkload {
   }
 
   async #someUser(client: Client, tenancyId: string): Promise<string | undefined> {
-    const offset = this.random.int(50);
-    const spare = this.options.spare;
-    if (spare !== undefined) {
-      // COALESCE: a user without a display name is fair game too.
-      const notSpare = `"tenancyId" = $1 AND COALESCE("displayName", '') NOT LIKE $2::text || '%'`;
-      const result = await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE ${notSpare} ORDER BY "projectUserId" OFFSET $3 LIMIT 1`, [tenancyId, spare, offset]);
-      return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE ${notSpare} LIMIT 1`, [tenancyId, spare])).rows[0]?.id;
-    }
-    const result = await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 ORDER BY "projectUserId" OFFSET $2 LIMIT 1`, [
+    // A spare user is never picked; COALESCE: a user without a display name is fair game.
+    const pickable = `"tenancyId" = $1 AND ($2::text IS NULL OR COALESCE("displayName", '') NOT LIKE $2::text || '%')`;
+    const spare = this.options.spare ?? null;
+    const result = await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE ${pickable} ORDER BY "projectUserId" OFFSET $3 LIMIT 1`, [
       tenancyId,
-      offset,
+      spare,
+      this.random.int(50),
     ]);
-    return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE "tenancyId" = $1 LIMIT 1`, [tenancyId])).rows[0]?.id;
+    return result.rows[0]?.id ?? (await client.query<{ id: string }>(`SELECT "projectUserId" AS id FROM "ProjectUser" WHERE ${pickable} LIMIT 1`, [tenancyId, spare])).rows[0]?.id;
   }
 
   async #createUser(client: Client, tenancyId: string, rollingBack: boolean, email?: string): Promise<void> {
