@@ -40,9 +40,9 @@ export interface SourceSegment extends SourceTransactionInfo {
 export type SourceTransaction = SourceSegment & { commitEndLsn: Lsn };
 
 /**
- * What the consumer of a segment answers: `onSegment` resolves once it has taken the segment in
- * (backpressure), and `durable` once the segment's transaction is safe downstream (meaningful on
- * a transaction's last segment).
+ * What the consumer of a segment answers: `onSegment` returns it once it has taken the segment in
+ * (a promise of it when it must wait for room: backpressure), and `durable` resolves once the
+ * segment's transaction is safe downstream (meaningful on a transaction's last segment).
  */
 export interface TransactionReceipt {
   durable: Promise<void>;
@@ -50,7 +50,7 @@ export interface TransactionReceipt {
 
 /**
  * The seam between the WAL and the publisher. `stream` delivers committed transactions, segment by
- * segment, in commit order and awaits `onSegment` for each; a transaction counts as consumed (and
+ * segment, in commit order, and delivers the next only once `onSegment` took the previous one; a transaction counts as consumed (and
  * the source may release its WAL) only once its last segment's receipt is durable, and only
  * after every earlier transaction's. It returns when `signal` aborts and rejects when the
  * connection fails or a `durable` rejects; the caller reconnects, and the source resumes after the
@@ -58,5 +58,5 @@ export interface TransactionReceipt {
  */
 export interface ChangeSource {
   /** `onStreaming` runs once the source holds its slot and streams (a standby never gets there). */
-  stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal, onStreaming?: () => void): Promise<void>;
+  stream(onSegment: (segment: SourceSegment) => TransactionReceipt | Promise<TransactionReceipt>, signal: AbortSignal, onStreaming?: () => void): Promise<void>;
 }

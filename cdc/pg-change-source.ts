@@ -5,6 +5,8 @@ import type { ChangeSource, SourceSegment, TransactionReceipt } from './change-s
 import { formatLsn, maxLsn, type Lsn } from './lsn';
 import { EnvelopePgoutputPlugin } from './pgoutput-plugin';
 import { ensurePublication, ensureSlot, verifyPrimaryKeys } from './replication-slot';
+import { DurabilityQueue } from './durability-queue';
+import { SegmentRelay, type Flow } from './segment-relay';
 import { TransactionAssembler } from './transaction-assembler';
 import { survivePoolErrors } from '../infra/runtime/pg-pool-errors';
 
@@ -21,6 +23,11 @@ export interface PgChangeSourceOptions {
  * the last one of a run): one status message per Kafka commit instead of one per source transaction.
  */
 const confirmEveryMs = 20;
+
+/** The socket of the library's replication connection (see `flowControl` in `stream`). */
+function replicationSocket(replication: LogicalReplicationService): Flow | undefined {
+  return (replication as unknown as { _connection?: { stream?: Flow } | null })._connection?.stream;
+}
 
 /** Prefix of the reader's heartbeat messages in the WAL. */
 export const heartbeatPrefix = 'stack-sync-heartbeat';
@@ -42,8 +49,8 @@ async function confirmFlushedUpTo(replication: LogicalReplicationService, end: L
  *
  * Acknowledgement is manual and only at commit boundaries: `acknowledge.auto: false` alone still
  * acknowledges the last *received* LSN on a 10 s timer, which silently loses unpublished data after
- * a crash, so the timer is disabled with `timeoutSeconds: 0`. Flow control makes the library await
- * each handler, so a slow Kafka slows the stream instead of filling memory.
+ * a crash, so the timer is disabled with `timeoutSeconds: 0`. While a segment waits to be taken in
+ * (Kafka is slow), the socket is paused, so a slow Kafka slows the stream instead of filling memory.
  */
 export class PgChangeSource implements ChangeSource {
   readonly #catalog: pg.Pool;
@@ -70,24 +77,24 @@ export class PgChangeSource implements ChangeSource {
     return ensureSlot(this.#catalog, this.options.slot);
   }
 
-  async stream(onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>, signal: AbortSignal, onStreaming?: () => void): Promise<void> {
+  async stream(onSegment: (segment: SourceSegment) => TransactionReceipt | Promise<TransactionReceipt>, signal: AbortSignal, onStreaming?: () => void): Promise<void> {
     signal.throwIfAborted();
     let confirmedLsn: Lsn = await this.prepare();
     const database = new URL(this.options.connectionString).pathname.slice(1);
 
+    // The library's own flow control awaits every WAL message through an EventEmitter (several
+    // promises per message, most of a small transaction's cost); the relay below pauses the
+    // socket only while a hand-over actually waits.
     const replication = new LogicalReplicationService(
       { connectionString: this.options.connectionString },
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
     const assembler = new TransactionAssembler(database);
     let failure: unknown;
-    let inFlight: Promise<void> = Promise.resolve();
-    // Confirmations happen one after another, in commit order, each after its transaction's
-    // receipt became durable.
-    let confirmations: Promise<void> = Promise.resolve();
-    /** Transactions handed over whose confirmation has not run yet. */
-    let unconfirmed = 0;
+    /** Handed-over transactions in commit order, waiting for their durability; the head moves the slot. */
+    const awaitingDurable = new DurabilityQueue();
     let lastConfirmedAt = 0;
+    let relay: SegmentRelay<SourceSegment> | undefined;
 
     const ended = new Promise<void>((resolve, reject) => {
       const finish = (error?: unknown): void => {
@@ -96,9 +103,7 @@ export class PgChangeSource implements ChangeSource {
         void replication
           .stop()
           .catch(() => undefined)
-          .then(() => inFlight)
-          .catch(() => undefined)
-          .then(() => confirmations)
+          .then(() => relay?.idle())
           .catch(() => undefined)
           .then(() => (failure === undefined ? resolve() : reject(failure)));
       };
@@ -106,10 +111,42 @@ export class PgChangeSource implements ChangeSource {
       if (signal.aborted) finish();
       else signal.addEventListener('abort', () => finish(), { once: true });
 
-      // Flow control makes the library await this handler before it reads on: segments are
-      // taken in one at a time, so a huge transaction streams through in bounded memory.
+      /** Runs as each transaction becomes durable, in commit order. */
+      const confirmDurable = (): void => {
+        if (failure !== undefined) return;
+        const durableUpTo = awaitingDurable.takeDurable();
+        if (durableUpTo === undefined) return;
+        // DURABILITY: Kafka has committed every event of this transaction and of every earlier
+        // one. Only now may the slot's flush position pass its commit record.
+        confirmedLsn = maxLsn(confirmedLsn, durableUpTo);
+        // One Kafka commit makes many source transactions durable at once: the last of them
+        // confirms them all (the flush position covers every commit before it), instead of one
+        // status message to Postgres each. A steady stream still confirms every
+        // `confirmEveryMs`, so the slot does not hold WAL for long.
+        const now = performance.now();
+        if (awaitingDurable.size > 0 && now - lastConfirmedAt < confirmEveryMs) return;
+        lastConfirmedAt = now;
+        confirmFlushedUpTo(replication, confirmedLsn).catch((error: unknown) => finish(error));
+      };
+
+      relay = new SegmentRelay<SourceSegment>(
+        (segment) => {
+          const receipt = onSegment(segment);
+          if (!(receipt instanceof Promise)) return this.#watchDurability(segment, receipt, awaitingDurable, confirmDurable, finish);
+          return receipt.then((taken) => this.#watchDurability(segment, taken, awaitingDurable, confirmDurable, finish));
+        },
+        {
+          // The library keeps its pg connection in `_connection`; its own flow control pauses the
+          // same socket. Messages already read still arrive and queue in the relay (one read's worth).
+          pause: () => replicationSocket(replication)?.pause(),
+          resume: () => replicationSocket(replication)?.resume(),
+        },
+        (error) => finish(error),
+      );
+      const segments = relay;
+
       replication.on('data', (lsn: string, message: Pgoutput.Message) => {
-        // The library keeps delivering queued messages after a handler failed; once one failed,
+        // Messages still arrive after a failure (the rest of a socket read); once one failed,
         // nothing after it may be published or acknowledged.
         if (failure !== undefined || signal.aborted) return;
         let segment: SourceSegment | undefined;
@@ -119,35 +156,8 @@ export class PgChangeSource implements ChangeSource {
           finish(error);
           return;
         }
-        // Most messages (BEGIN, RELATION, a row of an unfinished segment) complete nothing: they
-        // return at once, without the promises a published segment needs.
-        if (!segment) return;
-        const handled = this.#handOver(segment, onSegment, (commitEndLsn, durable) => {
-          unconfirmed++;
-          confirmations = confirmations.then(async () => {
-            try {
-              await durable;
-            } finally {
-              unconfirmed--;
-            }
-            if (failure !== undefined) return;
-            // DURABILITY: `durable` resolved, so Kafka has committed every event of this
-            // transaction and of every earlier one. Only now may the slot's flush position pass
-            // its commit record.
-            confirmedLsn = maxLsn(confirmedLsn, commitEndLsn);
-            // One Kafka commit makes many source transactions durable at once: the last of them
-            // confirms them all (the flush position covers every commit before it), instead of
-            // one status message to Postgres each. A steady stream still confirms every
-            // `confirmEveryMs`, so the slot does not hold WAL for long.
-            const now = performance.now();
-            if (unconfirmed > 0 && now - lastConfirmedAt < confirmEveryMs) return;
-            lastConfirmedAt = now;
-            await confirmFlushedUpTo(replication, confirmedLsn);
-          });
-          confirmations.catch((error: unknown) => finish(error));
-        });
-        inFlight = handled.catch(() => undefined);
-        return handled.catch((error: unknown) => finish(error));
+        // Most messages (BEGIN, RELATION, a row of an unfinished segment) complete nothing.
+        if (segment) segments.push(segment);
       });
       replication.on('heartbeat', (_lsn: string, _timestamp: number, shouldRespond: boolean) => {
         // A keepalive that asks for a reply must get one within wal_sender_timeout or Postgres
@@ -177,6 +187,23 @@ export class PgChangeSource implements ChangeSource {
   }
 
   /**
+   * On a transaction's last segment, queues its commit for confirmation once its receipt is
+   * durable (an earlier segment is half a transaction: it never moves the slot).
+   */
+  #watchDurability(segment: SourceSegment, receipt: TransactionReceipt, queue: DurabilityQueue, confirm: () => void, fail: (error: unknown) => void): void {
+    const { commitEndLsn } = segment;
+    if (commitEndLsn === undefined) return;
+    const entry = queue.add(commitEndLsn);
+    receipt.durable.then(
+      () => {
+        entry.durable = true;
+        confirm();
+      },
+      (error: unknown) => fail(error),
+    );
+  }
+
+  /**
    * Writes a transactional logical message every interval. It arrives as an empty transaction,
    * which the reader confirms like any other once everything before it is durable: the slot then
    * releases WAL that only other tables wrote, instead of pinning it until the disk fills.
@@ -192,20 +219,6 @@ export class PgChangeSource implements ChangeSource {
         // Aborted, or the database is away: the stream itself reports that.
       }
     }
-  }
-
-  /**
-   * Hands a segment to the consumer; on a transaction's last segment, passes its receipt's
-   * durability to `confirm` (an earlier segment is half a transaction: it never moves the slot).
-   */
-  async #handOver(
-    segment: SourceSegment,
-    onSegment: (segment: SourceSegment) => Promise<TransactionReceipt>,
-    confirm: (commitEndLsn: Lsn, durable: Promise<void>) => void,
-  ): Promise<void> {
-    const { durable } = await onSegment(segment);
-    const { commitEndLsn } = segment;
-    if (commitEndLsn !== undefined) confirm(commitEndLsn, durable);
   }
 
   async close(): Promise<void> {

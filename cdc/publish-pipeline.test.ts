@@ -154,6 +154,31 @@ describe('PublishPipeline', () => {
     await (await second).durable;
   });
 
+  it('offer queues at once when there is room, and refuses (queuing nothing) while the queue is full or a submit still waits', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target, { maxQueuedBytes: 100, maxSendBytes: 1_000, now: () => 0 });
+    const first = pipeline.offer(records('a', 60), 1n);
+    expect(first).toBeDefined();
+    await tick();
+    expect(pipeline.offer(records('b', 60), 2n)).toBeUndefined();
+    const second = pipeline.submit(records('b', 60), 2n);
+    // 60 + 10 bytes would fit, but b waits for room: taking c now would overtake it.
+    expect(pipeline.offer(records('c', 10), 3n)).toBeUndefined();
+    calls[0]!.release();
+    await tick();
+    const third = pipeline.offer(records('c', 10), 3n);
+    expect(third).toBeDefined();
+    for (let round = 0; round < 4; round++) {
+      for (const call of calls) call.release();
+      await tick();
+    }
+    await first!.durable;
+    await (await second).durable;
+    await third!.durable;
+    const sent = log().flatMap((call) => (call.kind === 'send' ? call.keys : []));
+    expect(sent).toEqual(['a', 'b', 'c']);
+  });
+
   it('commits a Kafka transaction open for commitAfterMs at the next transaction end, even while more is queued', async () => {
     const { calls, target, log } = controllableTarget();
     let clock = 0;

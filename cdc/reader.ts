@@ -146,32 +146,52 @@ export class CdcReader extends Service {
     });
   }
 
-  async #publish(session: PublishSession, segment: SourceSegment): Promise<TransactionReceipt> {
+  /**
+   * Publishes a segment. A small transaction is taken in without a promise of its own when the
+   * pipeline has room and Kafka's published position is known; otherwise this returns a promise.
+   */
+  #publish(session: PublishSession, segment: SourceSegment): TransactionReceipt | Promise<TransactionReceipt> {
     const transaction = session.transactionOf(segment, this.options.topicPrefix, this.options.eventFormat);
     if (segment.commitEndLsn !== undefined) session.endTransaction();
     if (!this.#unpublished.has(segment.commitLsn)) this.#unpublished.set(segment.commitLsn, segment.commitTimeMs);
     const records = transaction.builder.records(segment.changes);
     const chunks = this.#snapshotChunks(session, segment, transaction.builder, records);
-    try {
-      return await this.#publishRecords(session, segment, transaction, records, chunks);
-    } catch (error: unknown) {
-      // Taken chunks are this reader's to settle: their snapshotter waits for them.
+    // Taken chunks are this reader's to settle: their snapshotter waits for them.
+    const failChunks = (error: unknown): never => {
       for (const chunk of chunks) chunk.failed(error);
       throw error;
+    };
+    try {
+      const receipt = this.#publishRecords(session, segment, transaction, records, chunks);
+      return receipt instanceof Promise ? receipt.catch(failChunks) : receipt;
+    } catch (error: unknown) {
+      return failChunks(error);
     }
   }
 
-  async #publishRecords(session: PublishSession, segment: SourceSegment, transaction: StreamedTransaction, records: TopicRecord[], chunks: SnapshotChunk[]): Promise<TransactionReceipt> {
+  #publishRecords(session: PublishSession, segment: SourceSegment, transaction: StreamedTransaction, records: TopicRecord[], chunks: SnapshotChunk[]): TransactionReceipt | Promise<TransactionReceipt> {
+    // Decided at the transaction's first records (its commit LSN is known from BEGIN on).
+    if (transaction.skip === undefined && records.length > 0) {
+      const published = session.alreadyPublished(segment.commitLsn);
+      if (published instanceof Promise) {
+        return published.then((skip) => {
+          transaction.skip = skip;
+          return this.#publishDecided(session, segment, transaction, records, chunks);
+        });
+      }
+      transaction.skip = published;
+    }
+    return this.#publishDecided(session, segment, transaction, records, chunks);
+  }
+
+  #publishDecided(session: PublishSession, segment: SourceSegment, transaction: StreamedTransaction, records: TopicRecord[], chunks: SnapshotChunk[]): TransactionReceipt | Promise<TransactionReceipt> {
     const { metrics } = this.options;
     const ends = segment.commitEndLsn !== undefined;
     const { commitLsn } = segment;
-    const unpublished = this.#unpublished;
-    // Decided at the transaction's first records (its commit LSN is known from BEGIN on).
-    if (transaction.skip === undefined && records.length > 0) transaction.skip = await session.alreadyPublished(segment.commitLsn);
     if (transaction.skip === true) {
       // Kafka committed it before the last crash; only the slot's confirmation was lost.
       if (ends) metrics.transactionsSkipped.inc();
-      if (ends) unpublished.delete(commitLsn);
+      if (ends) this.#unpublished.delete(commitLsn);
       for (const chunk of chunks) chunk.failed(new Error('snapshot chunk met an already published watermark'));
       return { durable: Promise.resolve() };
     }
@@ -185,13 +205,27 @@ export class CdcReader extends Service {
       entry.count++;
       published.set(key, entry);
     }
-    const receipt = await session.pipeline.submit(records, ends ? segment.commitLsn : undefined);
-    // MEMORY: the callback below lives until the Kafka commit; it must not hold the segment (its
-    // row images), or a huge transaction would stay in memory whole.
+    const endsAt = ends ? commitLsn : undefined;
+    // MEMORY: the callbacks below live until the Kafka commit; they must not hold the segment (its
+    // row images) or the records, or a huge transaction would stay in memory whole.
     const { commitTimeMs } = segment;
+    const watch = (receipt: TransactionReceipt): TransactionReceipt => {
+      this.#whenDurable(receipt, { ends, commitLsn, commitTimeMs, transaction, chunks, published });
+      return receipt;
+    };
+    const offered = session.pipeline.offer(records, endsAt);
+    return offered ? watch(offered) : session.pipeline.submit(records, endsAt).then(watch);
+  }
+
+  #whenDurable(
+    receipt: TransactionReceipt,
+    done: { ends: boolean; commitLsn: Lsn; commitTimeMs: number; transaction: StreamedTransaction; chunks: SnapshotChunk[]; published: Map<string, { table: string; op: string; count: number }> },
+  ): void {
+    const { metrics } = this.options;
+    const { ends, commitLsn, commitTimeMs, transaction, chunks, published } = done;
     receipt.durable.then(
       () => {
-        if (ends) unpublished.delete(commitLsn);
+        if (ends) this.#unpublished.delete(commitLsn);
         for (const chunk of chunks) chunk.published();
         for (const { table, op, count } of published.values()) metrics.eventsPublished.inc({ table, op }, count);
         if (!ends) return;
@@ -204,7 +238,6 @@ export class CdcReader extends Service {
         for (const chunk of chunks) chunk.failed(error);
       },
     );
-    return receipt;
   }
 
   /**
@@ -250,7 +283,9 @@ class PublishSession {
   readonly pipeline: PublishPipeline;
   /** Snapshot chunks between their LOW and HIGH watermarks: the keys changed meanwhile. */
   readonly openChunks = new Map<string, Set<string>>();
-  #published: Promise<Lsn | undefined> | undefined;
+  #opening: Promise<void> | undefined;
+  /** Kafka's published position, once read (`lsn` undefined: nothing published yet). */
+  #publishedPosition: { lsn: Lsn | undefined } | undefined;
   #current: StreamedTransaction | undefined;
 
   constructor(private readonly publisher: KafkaPublisher) {
@@ -269,11 +304,17 @@ class PublishSession {
     this.#current = undefined;
   }
 
-  /** Whether Kafka already holds the transaction committed at `commitLsn` (published before a crash). */
-  async alreadyPublished(commitLsn: Lsn): Promise<boolean> {
-    this.#published ??= this.publisher.open();
-    const published = await this.#published;
-    return published !== undefined && commitLsn <= published;
+  /**
+   * Whether Kafka already holds the transaction committed at `commitLsn` (published before a
+   * crash): a promise until the publisher is open and its position read, then answered at once.
+   */
+  alreadyPublished(commitLsn: Lsn): boolean | Promise<boolean> {
+    const known = this.#publishedPosition;
+    if (known) return known.lsn !== undefined && commitLsn <= known.lsn;
+    this.#opening ??= this.publisher.open().then((lsn) => {
+      this.#publishedPosition = { lsn };
+    });
+    return this.#opening.then(() => this.alreadyPublished(commitLsn));
   }
 }
 

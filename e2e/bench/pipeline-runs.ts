@@ -34,10 +34,12 @@ export interface BacklogFigures {
 
 /** BENCH_CPU_PROF_DIR=<dir>: every part process writes a V8 CPU profile there when it stops (`--cpu-prof`). */
 const cpuProfileDir = process.env.BENCH_CPU_PROF_DIR;
+/** BENCH_NODE_FLAGS="--trace-gc …": more node options for every part process (investigating a figure). */
+const extraNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 
 function startPart(setup: BenchSetup, part: Part): PartProcess {
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  const child = new PartProcess(part, setup.config, `bench-${part}`, [...(part === 'cdc' ? ['--max-old-space-size=192'] : []), ...profile]);
+  const child = new PartProcess(part, setup.config, `bench-${part}`, [...(part === 'cdc' ? ['--max-old-space-size=192'] : []), ...profile, ...extraNodeFlags]);
   child.start();
   return child;
 }
