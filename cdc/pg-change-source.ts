@@ -9,6 +9,7 @@ import { DurabilityQueue } from './durability-queue';
 import { SegmentRelay, type Flow } from './segment-relay';
 import { TransactionAssembler } from './transaction-assembler';
 import { survivePoolErrors } from '../infra/runtime/pg-pool-errors';
+import { UnrecoverableError } from '../infra/runtime/errors';
 
 export interface PgChangeSourceOptions {
   connectionString: string;
@@ -100,10 +101,15 @@ export class PgChangeSource implements ChangeSource {
       const finish = (error?: unknown): void => {
         // Remember only the first failure; later messages must not be acknowledged past it.
         if (error !== undefined && failure === undefined) failure = error;
+        // Segments still queued for hand-over come after the stop or failure: none may be published.
+        relay?.close();
         void replication
           .stop()
           .catch(() => undefined)
           .then(() => relay?.idle())
+          .catch(() => undefined)
+          // Receipts settle in commit order: once the last one has, every transaction handed over did.
+          .then(() => awaitingDurable.lastReceipt)
           .catch(() => undefined)
           .then(() => (failure === undefined ? resolve() : reject(failure)));
       };
@@ -167,7 +173,15 @@ export class PgChangeSource implements ChangeSource {
       });
       replication.on('error', (error: Error) => finish(error));
       // Postgres accepted START_REPLICATION: this process holds the slot now.
-      replication.on('start', () => onStreaming?.());
+      replication.on('start', () => {
+        // Without the socket, a stalled Kafka would let the WAL pile up in memory: refuse to stream.
+        const socket = replicationSocket(replication);
+        if (typeof socket?.pause !== 'function' || typeof socket.resume !== 'function') {
+          finish(new UnrecoverableError('CDC_REPLICATION_SOCKET_UNAVAILABLE', 'the replication connection exposes no socket to pause: backpressure would not work (pg-logical-replication changed?)', {}));
+          return;
+        }
+        onStreaming?.();
+      });
 
       // Starting at 0/0 makes Postgres resume at the slot's confirmed flush LSN.
       replication.subscribe(new EnvelopePgoutputPlugin([this.options.publication]), this.options.slot, '0/0').then(
@@ -193,14 +207,14 @@ export class PgChangeSource implements ChangeSource {
   #watchDurability(segment: SourceSegment, receipt: TransactionReceipt, queue: DurabilityQueue, confirm: () => void, fail: (error: unknown) => void): void {
     const { commitEndLsn } = segment;
     if (commitEndLsn === undefined) return;
-    const entry = queue.add(commitEndLsn);
-    receipt.durable.then(
-      () => {
+    const entry = queue.add(commitEndLsn, receipt.durable);
+    receipt.durable
+      .then(() => {
         entry.durable = true;
         confirm();
-      },
-      (error: unknown) => fail(error),
-    );
+      })
+      // A rejected receipt, or a confirmation that threw: either ends the stream.
+      .catch((error: unknown) => fail(error));
   }
 
   /**

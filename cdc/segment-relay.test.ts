@@ -89,4 +89,52 @@ describe('SegmentRelay', () => {
     expect(taken).toEqual([1, 10]);
     expect(thrown).toEqual([new Error('bad row')]);
   });
+
+  it('hands nothing more over once closed, not even what was queued while a hand-over waited, and leaves the flow paused', async () => {
+    const taken: number[] = [];
+    const { events, flow } = flowLog();
+    const wait = gate();
+    const relay = new SegmentRelay<number>(
+      (item) => {
+        taken.push(item);
+        return item === 1 ? wait.promise : undefined;
+      },
+      flow,
+      () => undefined,
+    );
+    relay.push(1);
+    relay.push(2);
+    relay.close();
+    relay.push(3);
+    wait.open();
+    await relay.idle();
+    expect(taken).toEqual([1]);
+    expect(events).toEqual(['pause']);
+  });
+
+  it('keeps waiting, in order, when a queued item itself has to wait', async () => {
+    const taken: number[] = [];
+    const { events, flow } = flowLog();
+    const gates = new Map([
+      [1, gate()],
+      [3, gate()],
+    ]);
+    const relay = new SegmentRelay<number>(
+      (item) => {
+        taken.push(item);
+        return gates.get(item)?.promise;
+      },
+      flow,
+      () => undefined,
+    );
+    for (const item of [1, 2, 3, 4]) relay.push(item);
+    gates.get(1)!.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(taken).toEqual([1, 2, 3]);
+    expect(events).toEqual(['pause']);
+    gates.get(3)!.open();
+    await relay.idle();
+    expect(taken).toEqual([1, 2, 3, 4]);
+    expect(events).toEqual(['pause', 'resume']);
+  });
 });

@@ -15,6 +15,7 @@ export class SegmentRelay<T> {
   readonly #queue: T[] = [];
   #waiting: Promise<void> | undefined;
   #failed = false;
+  #closed = false;
 
   constructor(
     /** Returns nothing when it took the item, or a promise that settles once it has. */
@@ -24,7 +25,7 @@ export class SegmentRelay<T> {
   ) {}
 
   push(item: T): void {
-    if (this.#failed) return;
+    if (this.#failed || this.#closed) return;
     if (this.#waiting) {
       this.#queue.push(item);
       return;
@@ -35,7 +36,17 @@ export class SegmentRelay<T> {
     this.#waiting = this.#drain(pending);
   }
 
-  /** Settles once every item pushed so far was handed over (or the relay failed). */
+  /**
+   * Hands nothing over any more, not even what is queued: the stream stopped or failed, and nothing
+   * after that point may be published (a queued first segment would also hold the open Kafka
+   * transaction open, waiting for its transaction's end). A hand-over under way is not undone.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#queue.length = 0;
+  }
+
+  /** Settles once every item pushed so far was handed over (or the relay failed or was closed). */
   async idle(): Promise<void> {
     while (this.#waiting) await this.#waiting;
   }
@@ -55,14 +66,14 @@ export class SegmentRelay<T> {
     try {
       while (!this.#failed) {
         if (pending) await pending;
-        if (this.#queue.length === 0) break;
+        if (this.#closed || this.#queue.length === 0) break;
         pending = this.#handOver(this.#queue.shift()!);
       }
     } catch (error: unknown) {
       this.#fail(error);
     } finally {
       this.#waiting = undefined;
-      if (!this.#failed) this.flow.resume();
+      if (!this.#failed && !this.#closed) this.flow.resume();
     }
   }
 
