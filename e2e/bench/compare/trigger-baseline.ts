@@ -7,6 +7,7 @@ import pg from 'pg';
 import { waitFor } from '../../../infra/wait-for';
 import { PartProcess } from '../../harness/part-process';
 import { benchSetup, type BenchSetup } from '../bench-setup';
+import { cpuSeconds } from './process-usage';
 import { formatFigure, markdownTable, median, percentile } from './stats';
 
 /**
@@ -15,15 +16,17 @@ import { formatFigure, markdownTable, median, percentile } from './stats';
  * sequencer stamps flagged rows with ids from one global sequence every 50 ms (stack-auth's
  * external-db-sync shape; its poller and HTTP queue downstream are not part of the write path and
  * are left out). pgbench writes the sign-up / rename / delete mix (30/60/10) for a fixed time with
- * no capture at all, with the triggers and sequencer, and with our replication slot read live by
- * a cdc process; each variant alone, alternating. Figures: transactions/s, WAL bytes per
- * transaction, and for the trigger design commit → sequenced delay.
+ * no capture at all (no slot), with the triggers and sequencer, with our replication slot while no reader
+ * reads it (the write path's own cost of the slot: none beyond the WAL kept), and with the slot read
+ * live by a cdc process (which also takes CPU from the writers on a small machine); each variant
+ * alone, alternating. Figures: transactions/s, WAL bytes per transaction, the capture's CPU, and
+ * for the trigger design commit → sequenced delay.
  */
 
 const execFileAsync = promisify(execFile);
 
-export type BaselineVariant = 'no capture' | 'triggers + 50 ms sequencer' | 'our slot, read live';
-const variants: BaselineVariant[] = ['no capture', 'triggers + 50 ms sequencer', 'our slot, read live'];
+export type BaselineVariant = 'no capture' | 'triggers + 50 ms sequencer' | 'our slot, reader stopped' | 'our slot, read live';
+const variants: BaselineVariant[] = ['no capture', 'triggers + 50 ms sequencer', 'our slot, reader stopped', 'our slot, read live'];
 
 export interface BaselineRun {
   variant: BaselineVariant;
@@ -38,6 +41,12 @@ export interface BaselineRun {
   sequencedRows?: number;
   /** Sequencer rounds that failed (deadlocks with writers), retried on the next tick. */
   sequencerFailures?: number;
+  /**
+   * Slot read live only: CPU seconds the capture itself used during the run, the cdc process and
+   * Postgres's walsender decoding for it. On this machine's two cores they compete with the writers.
+   */
+  readerCpuSeconds?: number;
+  walsenderCpuSeconds?: number;
 }
 
 export interface BaselineFigures {
@@ -197,7 +206,8 @@ async function caughtUp(setup: BenchSetup): Promise<void> {
 }
 
 export async function runTriggerBaseline(repetitions: number, log: (line: string) => void): Promise<BaselineFigures> {
-  // Two databases: plain (no capture, and our slot) and the trigger design's.
+  // Three databases seeded alike: one without any slot, one with our slot, and the trigger design's.
+  const bare = await benchSetup();
   const plain = await benchSetup();
   const triggered = await benchSetup();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stack-sync-baseline-'));
@@ -209,6 +219,7 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
     await waitFor('the cdc slot', async () => (await plain.internal.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [plain.config.CDC_SLOT])).rowCount === 1, { timeoutMs: 120_000 });
     await first.stop();
     await triggered.internal.query(triggerDesignSql);
+    await seed(bare);
     await seed(plain);
     await seed(triggered);
     // Sequence the seed before measuring: the design starts from a steady state.
@@ -218,25 +229,44 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
     const scriptArgs = await writeScripts(dir);
     for (let repetition = 1; repetition <= repetitions; repetition++) {
       for (const clients of clientCounts) {
-        for (const variant of variants) {
-          const setup = variant === 'triggers + 50 ms sequencer' ? triggered : plain;
+        // Each repetition starts with another variant: a database grows with every run (sign-ups
+        // outnumber deletes), and a fixed order would always give the same variant the smallest tables.
+        const offset = (repetition - 1) % variants.length;
+        for (const variant of [...variants.slice(offset), ...variants.slice(0, offset)]) {
+          const setup = variant === 'triggers + 50 ms sequencer' ? triggered : variant === 'no capture' ? bare : plain;
           let reader: PartProcess | undefined;
           let sequencer: Sequencer | undefined;
+          let captureCpuBefore: { reader: number; walsender: number; walsenderPid: number } | undefined;
           if (variant === 'our slot, read live') {
             reader = new PartProcess('cdc', plain.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
             reader.start();
+            await waitFor('the cdc reader to stream its slot', async () => Number(await scalar(plain.internal, `SELECT coalesce(max(active_pid), 0) FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`)) > 0, { timeoutMs: 120_000 });
             await caughtUp(plain);
+            const walsenderPid = Number(await scalar(plain.internal, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`));
+            captureCpuBefore = { reader: await cpuSeconds(reader.pid!), walsender: await cpuSeconds(walsenderPid), walsenderPid };
           }
           if (variant === 'triggers + 50 ms sequencer') {
             sequencer = new Sequencer(triggered.internal);
             sequencer.start();
           }
+          // Every variant starts from the same state: earlier runs' dead rows vacuumed (else each run
+          // finds fuller pages than the one before, fewer HOT updates and more WAL), then a checkpoint.
+          await setup.internal.query(variant === 'triggers + 50 ms sequencer' ? 'VACUUM "ProjectUser", "ContactChannel", "DeletedRow"' : 'VACUUM "ProjectUser", "ContactChannel"');
           await setup.internal.query('CHECKPOINT');
           const walBefore = await scalar(setup.internal, 'SELECT pg_current_wal_lsn()::text');
           const result = await pgbench(setup, scriptArgs, clients);
           const walBytes = Number(await scalar(setup.internal, `SELECT pg_current_wal_lsn() - '${walBefore}'::pg_lsn`));
           const run: BaselineRun = { variant, repetition, clients, seconds, transactionsPerS: result.transactionsPerS, walBytesPerTransaction: walBytes / result.transactions };
-          if (reader) {
+          if (reader && captureCpuBefore) {
+            run.readerCpuSeconds = (await cpuSeconds(reader.pid!)) - captureCpuBefore.reader;
+            run.walsenderCpuSeconds = (await cpuSeconds(captureCpuBefore.walsenderPid)) - captureCpuBefore.walsender;
+            await caughtUp(plain);
+            await reader.stop();
+          }
+          if (variant === 'our slot, reader stopped') {
+            // The next variants start from a slot that is caught up, as after the others.
+            reader = new PartProcess('cdc', plain.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
+            reader.start();
             await caughtUp(plain);
             await reader.stop();
           }
@@ -252,6 +282,7 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await bare.close();
     await plain.close();
     await triggered.close();
   }
@@ -275,8 +306,11 @@ function baselineTable(runs: readonly BaselineRun[]): string {
         formatFigure(wal),
         variant === 'no capture' ? '' : `+${formatFigure(((wal - noCaptureWal) / noCaptureWal) * 100)} %`,
         delayed ? `${formatFigure(median(of.map((run) => run.sequencedP50Ms ?? Number.NaN)))} / ${formatFigure(median(of.map((run) => run.sequencedP99Ms ?? Number.NaN)))}` : '',
+        variant === 'our slot, read live'
+          ? `${median(of.map((run) => (run.readerCpuSeconds ?? Number.NaN) / run.seconds)).toFixed(2)} / ${median(of.map((run) => (run.walsenderCpuSeconds ?? Number.NaN) / run.seconds)).toFixed(2)}`
+          : '',
       ]);
     }
   }
-  return markdownTable(['write path (pgbench, sign-up/rename/delete 30/60/10), medians', 'tps', 'tps vs none', 'WAL B/txn', 'WAL vs none', 'commit → sequenced p50 / p99, ms'], rows);
+  return markdownTable(['write path (pgbench, sign-up/rename/delete 30/60/10), medians', 'tps', 'tps vs none', 'WAL B/txn', 'WAL vs none', 'commit → sequenced p50 / p99, ms', 'cores used by the cdc / walsender while it ran'], rows);
 }
