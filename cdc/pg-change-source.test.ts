@@ -114,4 +114,50 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
     await streaming;
     await source.close();
   });
+
+  // The reader takes most transactions in at once (no promise) and sometimes waits for room: the
+  // source must keep commit order across both, and confirm only what is durable with all before it.
+  it('keeps commit order when a hand-over waits, and confirms only the durable prefix', async () => {
+    await using ctx = await PipelineContext.open();
+    const project = await ctx.createProject();
+    const source = new PgChangeSource({ connectionString: ctx.config.DATABASE_URL, slot: ctx.name, publication: 'stack_sync' });
+    const start = await source.prepare();
+    const controller = new AbortController();
+    const delivered: SourceSegment[] = [];
+    const durable = new Map<string, () => void>();
+    let room: () => void = () => undefined;
+    const roomFreed = new Promise<void>((resolve) => {
+      room = resolve;
+    });
+    const receiptFor = (segment: SourceSegment) => {
+      const name = String(segment.changes[0]?.after?.displayName);
+      return { durable: new Promise<void>((resolve) => durable.set(name, resolve)) };
+    };
+    const streaming = source.stream((segment) => {
+      delivered.push(segment);
+      // The second transaction finds the queue full: taken in only once the test frees room.
+      if (delivered.length === 2) return roomFreed.then(() => receiptFor(segment));
+      return receiptFor(segment);
+    }, controller.signal);
+    const names = ['t1', 't2', 't3', 't4', 't5'];
+    for (const name of names) await insertUser(ctx, project.tenancyId, name);
+    await waitFor('the first two transactions', async () => delivered.length === 2);
+    // Nothing after the waiting hand-over is delivered meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(delivered.length).toBe(2);
+    room();
+    await waitFor('every transaction', async () => delivered.length === names.length);
+    expect(delivered.map((segment) => segment.changes[0]?.after?.displayName)).toEqual(names);
+    // Later transactions durable first: the slot must not move past t1 while t1 is not.
+    for (const name of ['t2', 't3', 't5']) durable.get(name)!();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await confirmedFlush(ctx)).toBe(start);
+    durable.get('t1')!();
+    await waitFor('the slot to confirm t1 to t3', async () => (await confirmedFlush(ctx)) === delivered[2]!.commitEndLsn);
+    durable.get('t4')!();
+    await waitFor('the slot to confirm all', async () => (await confirmedFlush(ctx)) === delivered[4]!.commitEndLsn);
+    controller.abort();
+    await streaming;
+    await source.close();
+  });
 });
