@@ -41,8 +41,10 @@ describe('one tenant’s dead hosts do not slow the others', () => {
       // Adding tenancies restarts the shared consumer (a rebalance): measure once it has settled.
       await visible('settled');
 
+      // 100 writes, so that the p99 is the 99th of them: over 40 it was the maximum, and one
+      // scheduling hiccup of the two cores decided it (1,017 ms once, the next highest 232 ms).
       const latencies: number[] = [];
-      for (let index = 0; index < 40; index++) latencies.push(await visible(`during-${index}`));
+      for (let index = 0; index < 100; index++) latencies.push(await visible(`during-${index}`));
       latencies.sort((a, b) => a - b);
       const p99 = latencies[Math.ceil(latencies.length * 0.99) - 1]!;
       expect(sockets.size, 'the dead hosts were being tried during the measurement').toBeGreaterThan(0);
