@@ -14,14 +14,20 @@ async function insertUser(ctx: PipelineContext, tenancyId: string, name: string)
   await ctx.internal.query(`INSERT INTO "ProjectUser" ("tenancyId", "projectUserId", "displayName") VALUES ($1, gen_random_uuid(), $2)`, [tenancyId, name]);
 }
 
+/** A project and a prepared change source on the context's slot, with the slot's starting position. */
+async function preparedSource(ctx: PipelineContext, connectionString = ctx.config.DATABASE_URL) {
+  const project = await ctx.createProject();
+  const source = new PgChangeSource({ connectionString, slot: ctx.name, publication: 'stack_sync' });
+  const start = await source.prepare();
+  return { project, source, start };
+}
+
 describe('PgChangeSource (real Postgres logical replication)', () => {
   // pg-logical-replication acknowledges the last *received* LSN every 10 s unless told not to;
   // this holds a transaction unpublished for longer than that and checks the slot never moves.
   it('never confirms a transaction that was not consumed, and delivers it again', async () => {
     await using ctx = await PipelineContext.open();
-    const project = await ctx.createProject();
-    const source = new PgChangeSource({ connectionString: ctx.config.DATABASE_URL, slot: ctx.name, publication: 'stack_sync' });
-    const start = await source.prepare();
+    const { project, source, start } = await preparedSource(ctx);
     const controller = new AbortController();
     let release: (error: Error) => void = () => undefined;
     const held: SourceSegment[] = [];
@@ -65,9 +71,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
   // together): a slot confirmed one byte too far skips that next transaction on the next start.
   it('confirms the slot exactly at the end of the last durable commit record, never a byte further', async () => {
     await using ctx = await PipelineContext.open();
-    const project = await ctx.createProject();
-    const source = new PgChangeSource({ connectionString: ctx.config.DATABASE_URL, slot: ctx.name, publication: 'stack_sync' });
-    const start = await source.prepare();
+    const { project, source, start } = await preparedSource(ctx);
     const controller = new AbortController();
     const delivered: SourceSegment[] = [];
     const streaming = source.stream(async (transaction) => {
@@ -119,9 +123,7 @@ describe('PgChangeSource (real Postgres logical replication)', () => {
   // source must keep commit order across both, and confirm only what is durable with all before it.
   it('keeps commit order when a hand-over waits, and confirms only the durable prefix', async () => {
     await using ctx = await PipelineContext.open();
-    const project = await ctx.createProject();
-    const source = new PgChangeSource({ connectionString: ctx.config.DATABASE_URL, slot: ctx.name, publication: 'stack_sync' });
-    const start = await source.prepare();
+    const { project, source, start } = await preparedSource(ctx);
     const controller = new AbortController();
     const delivered: SourceSegment[] = [];
     const durable = new Map<string, () => void>();

@@ -16,28 +16,32 @@ function flowLog(): { events: string[]; flow: { pause(): void; resume(): void } 
   return { events, flow: { pause: () => events.push('pause'), resume: () => events.push('resume') } };
 }
 
+/** A relay over numbers whose hand-over of an item with a gate waits for it; it records what it took and did. */
+function relayWith(gates: ReadonlyMap<number, { promise: Promise<void> }>, failures: unknown[] = []) {
+  const taken: number[] = [];
+  const { events, flow } = flowLog();
+  const relay = new SegmentRelay<number>(
+    (item) => {
+      taken.push(item);
+      return gates.get(item)?.promise;
+    },
+    flow,
+    (error) => failures.push(error),
+  );
+  return { relay, taken, events };
+}
+
 describe('SegmentRelay', () => {
   it('hands items over at once, without pausing, while the consumer takes them at once', () => {
-    const taken: number[] = [];
-    const { events, flow } = flowLog();
-    const relay = new SegmentRelay<number>((item) => void taken.push(item), flow, () => undefined);
+    const { relay, taken, events } = relayWith(new Map());
     for (const item of [1, 2, 3]) relay.push(item);
     expect(taken).toEqual([1, 2, 3]);
     expect(events).toEqual([]);
   });
 
   it('pauses while a hand-over waits, queues what still arrives, keeps the order and resumes once all were taken', async () => {
-    const taken: number[] = [];
-    const { events, flow } = flowLog();
     const wait = gate();
-    const relay = new SegmentRelay<number>(
-      (item) => {
-        taken.push(item);
-        return item === 2 ? wait.promise : undefined;
-      },
-      flow,
-      () => undefined,
-    );
+    const { relay, taken, events } = relayWith(new Map([[2, wait]]));
     relay.push(1);
     relay.push(2);
     relay.push(3);
@@ -53,18 +57,9 @@ describe('SegmentRelay', () => {
   });
 
   it('stops at the first failure, thrown or rejected: nothing after it is handed over, and the flow stays paused', async () => {
-    const taken: number[] = [];
     const failures: unknown[] = [];
-    const { events, flow } = flowLog();
     const wait = gate();
-    const relay = new SegmentRelay<number>(
-      (item) => {
-        taken.push(item);
-        return item === 1 ? wait.promise : undefined;
-      },
-      flow,
-      (error) => failures.push(error),
-    );
+    const { relay, taken, events } = relayWith(new Map([[1, wait]]), failures);
     relay.push(1);
     relay.push(2);
     wait.fail(new Error('kafka gone'));
@@ -80,7 +75,7 @@ describe('SegmentRelay', () => {
         if (item === 2) throw new Error('bad row');
         taken.push(item);
       },
-      flow,
+      flowLog().flow,
       (error) => thrown.push(error),
     );
     throwing.push(10);
@@ -91,17 +86,8 @@ describe('SegmentRelay', () => {
   });
 
   it('hands nothing more over once closed, not even what was queued while a hand-over waited, and leaves the flow paused', async () => {
-    const taken: number[] = [];
-    const { events, flow } = flowLog();
     const wait = gate();
-    const relay = new SegmentRelay<number>(
-      (item) => {
-        taken.push(item);
-        return item === 1 ? wait.promise : undefined;
-      },
-      flow,
-      () => undefined,
-    );
+    const { relay, taken, events } = relayWith(new Map([[1, wait]]));
     relay.push(1);
     relay.push(2);
     relay.close();
@@ -113,20 +99,11 @@ describe('SegmentRelay', () => {
   });
 
   it('keeps waiting, in order, when a queued item itself has to wait', async () => {
-    const taken: number[] = [];
-    const { events, flow } = flowLog();
     const gates = new Map([
       [1, gate()],
       [3, gate()],
     ]);
-    const relay = new SegmentRelay<number>(
-      (item) => {
-        taken.push(item);
-        return gates.get(item)?.promise;
-      },
-      flow,
-      () => undefined,
-    );
+    const { relay, taken, events } = relayWith(gates);
     for (const item of [1, 2, 3, 4]) relay.push(item);
     gates.get(1)!.open();
     await new Promise((resolve) => setImmediate(resolve));
