@@ -13,16 +13,13 @@ interface Awaiting {
 export class DurabilityQueue {
   #entries: Awaiting[] = [];
   #head = 0;
-  /** The durability of the last commit added: a stream that stops waits for it. */
-  lastReceipt: Promise<void> = Promise.resolve();
 
   get size(): number {
     return this.#entries.length - this.#head;
   }
 
   /** Adds the next commit; mark the returned entry durable when its receipt is. */
-  add(commitEndLsn: Lsn, durable: Promise<void>): Awaiting {
-    this.lastReceipt = durable;
+  add(commitEndLsn: Lsn): Awaiting {
     const entry: Awaiting = { commitEndLsn, durable: false };
     this.#entries.push(entry);
     return entry;

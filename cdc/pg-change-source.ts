@@ -106,10 +106,10 @@ export class PgChangeSource implements ChangeSource {
         void replication
           .stop()
           .catch(() => undefined)
+          // A hand-over under way finishes; receipts are not awaited: a transaction whose last
+          // segments were dropped never becomes durable (the consumer fails it when it stops), and
+          // nothing is confirmed after the stop anyway.
           .then(() => relay?.idle())
-          .catch(() => undefined)
-          // Receipts settle in commit order: once the last one has, every transaction handed over did.
-          .then(() => awaitingDurable.lastReceipt)
           .catch(() => undefined)
           .then(() => (failure === undefined ? resolve() : reject(failure)));
       };
@@ -117,7 +117,7 @@ export class PgChangeSource implements ChangeSource {
       if (signal.aborted) finish();
       else signal.addEventListener('abort', () => finish(), { once: true });
 
-      /** Runs as each transaction becomes durable, in commit order. */
+      /** Runs as each transaction's receipt becomes durable; confirms the durable prefix. */
       const confirmDurable = (): void => {
         if (failure !== undefined) return;
         const durableUpTo = awaitingDurable.takeDurable();
@@ -207,7 +207,7 @@ export class PgChangeSource implements ChangeSource {
   #watchDurability(segment: SourceSegment, receipt: TransactionReceipt, queue: DurabilityQueue, confirm: () => void, fail: (error: unknown) => void): void {
     const { commitEndLsn } = segment;
     if (commitEndLsn === undefined) return;
-    const entry = queue.add(commitEndLsn, receipt.durable);
+    const entry = queue.add(commitEndLsn);
     receipt.durable
       .then(() => {
         entry.durable = true;

@@ -179,6 +179,40 @@ describe('PublishPipeline', () => {
     expect(sent).toEqual(['a', 'b', 'c']);
   });
 
+  it('close waits for the send under way, then fails what could not commit: a transaction sent together with the first part of the next one', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target, { now: () => 0 });
+    pipeline.offer(records('t0'), 0n);
+    // Queued while t0 is being sent: t1 and the start of a big transaction go out in one send,
+    // whose last records end no transaction, so nothing commits until that transaction's end.
+    const first = pipeline.offer(records('t1'), 1n)!;
+    const secondStart = pipeline.offer(records('t2-part1'))!;
+    let firstOutcome: unknown = 'pending';
+    first.durable.then(
+      () => (firstOutcome = 'durable'),
+      (error: unknown) => (firstOutcome = error),
+    );
+    calls[0]!.release();
+    await tick();
+    // Stuck until the big transaction's end, which a stopped stream never delivers.
+    expect(firstOutcome).toBe('pending');
+    let closed = false;
+    const closing = pipeline.close().then(() => (closed = true));
+    await tick();
+    // The second send is still in flight: close must not return while it may still use the producer.
+    expect(closed).toBe(false);
+    calls[1]!.release();
+    await closing;
+    await tick();
+    expect(log()).toEqual([
+      { kind: 'send', keys: ['t0'] },
+      { kind: 'send', keys: ['t1', 't2-part1'] },
+    ]);
+    expect(firstOutcome).toBeInstanceOf(Error);
+    await expect(secondStart.durable).rejects.toThrow('replication stream ended');
+    await expect(pipeline.submit(records('t3'), 3n)).rejects.toThrow('replication stream ended');
+  });
+
   it('commits a Kafka transaction open for commitAfterMs at the next transaction end, even while more is queued', async () => {
     const { calls, target, log } = controllableTarget();
     let clock = 0;

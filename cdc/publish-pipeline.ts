@@ -68,6 +68,8 @@ export class PublishPipeline {
   #sending = false;
   #failure: unknown;
   readonly #roomWaiters: (() => void)[] = [];
+  /** Waiting for the drain under way to end (`close`). */
+  readonly #idleWaiters: (() => void)[] = [];
   /** Submits between their call and their records being queued. */
   #waitingSubmits = 0;
 
@@ -207,6 +209,26 @@ export class PublishPipeline {
       }
     } finally {
       this.#sending = false;
+      for (const wake of this.#idleWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Ends the pipeline when its stream ends: waits for the send or commit under way (so that nothing
+   * of this pipeline touches the Kafka producer afterwards, when it may already serve the next
+   * stream), then fails whatever could not commit — a source transaction whose end never came
+   * keeps its Kafka transaction open, and its records are published again by the next stream.
+   */
+  async close(): Promise<void> {
+    while (this.#sending) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    if (this.#failure !== undefined) return;
+    const reason = new Error('the replication stream ended before these records were committed in Kafka');
+    this.#failure = reason;
+    const queued = this.#queue.splice(0);
+    const unfinished = [...this.#sent.splice(0), ...queued];
+    this.#openedAt = undefined;
+    this.#sentBytes = 0;
+    for (const pending of unfinished) pending.reject(reason);
+    this.#release(queued.reduce((total, pending) => total + pending.bytes, 0));
   }
 }

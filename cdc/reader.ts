@@ -111,6 +111,9 @@ export class CdcReader extends Service {
           snapshots.abort();
           session.signal.removeEventListener('abort', stopSnapshots);
           await snapshotting;
+          // Before the producer closes: the pipeline's last send or commit must not run after it
+          // (or against the next stream's producer), and what can no longer commit is failed.
+          await publishing.pipeline.close();
           await this.options.publisher.close();
         }
         attempt = -1;

@@ -17,8 +17,7 @@ import { formatFigure, markdownTable, median, percentile } from './stats';
  * external-db-sync shape; its poller and HTTP queue downstream are not part of the write path and
  * are left out). pgbench writes the sign-up / rename / delete mix (30/60/10) for a fixed time with
  * no capture at all (no slot), with the triggers and sequencer, with our replication slot while no reader
- * reads it (the write path's own cost of the slot: none beyond the WAL kept), and with the slot read
- * live by a cdc process (which also takes CPU from the writers on a small machine); each variant
+ * reads it (the write path's own cost of the slot), and with the slot read live by a cdc process (which also takes CPU from the writers on a small machine); each variant
  * alone, alternating. Figures: transactions/s, WAL bytes per transaction, the capture's CPU, and
  * for the trigger design commit → sequenced delay.
  */
@@ -236,14 +235,13 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
           const setup = variant === 'triggers + 50 ms sequencer' ? triggered : variant === 'no capture' ? bare : plain;
           let reader: PartProcess | undefined;
           let sequencer: Sequencer | undefined;
-          let captureCpuBefore: { reader: number; walsender: number; walsenderPid: number } | undefined;
+          let walsenderPid: number | undefined;
           if (variant === 'our slot, read live') {
             reader = new PartProcess('cdc', plain.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
             reader.start();
             await waitFor('the cdc reader to stream its slot', async () => Number(await scalar(plain.internal, `SELECT coalesce(max(active_pid), 0) FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`)) > 0, { timeoutMs: 120_000 });
             await caughtUp(plain);
-            const walsenderPid = Number(await scalar(plain.internal, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`));
-            captureCpuBefore = { reader: await cpuSeconds(reader.pid!), walsender: await cpuSeconds(walsenderPid), walsenderPid };
+            walsenderPid = Number(await scalar(plain.internal, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`));
           }
           if (variant === 'triggers + 50 ms sequencer') {
             sequencer = new Sequencer(triggered.internal);
@@ -254,12 +252,17 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
           await setup.internal.query(variant === 'triggers + 50 ms sequencer' ? 'VACUUM "ProjectUser", "ContactChannel", "DeletedRow"' : 'VACUUM "ProjectUser", "ContactChannel"');
           await setup.internal.query('CHECKPOINT');
           const walBefore = await scalar(setup.internal, 'SELECT pg_current_wal_lsn()::text');
+          // Sampled right around pgbench, so the capture's CPU is divided by the time it ran.
+          const captureCpuBefore = reader && walsenderPid ? { reader: await cpuSeconds(reader.pid!), walsender: await cpuSeconds(walsenderPid), walsenderPid } : undefined;
           const result = await pgbench(setup, scriptArgs, clients);
+          const captureCpuAfter = captureCpuBefore ? { reader: await cpuSeconds(reader!.pid!), walsender: await cpuSeconds(captureCpuBefore.walsenderPid) } : undefined;
           const walBytes = Number(await scalar(setup.internal, `SELECT pg_current_wal_lsn() - '${walBefore}'::pg_lsn`));
           const run: BaselineRun = { variant, repetition, clients, seconds, transactionsPerS: result.transactionsPerS, walBytesPerTransaction: walBytes / result.transactions };
-          if (reader && captureCpuBefore) {
-            run.readerCpuSeconds = (await cpuSeconds(reader.pid!)) - captureCpuBefore.reader;
-            run.walsenderCpuSeconds = (await cpuSeconds(captureCpuBefore.walsenderPid)) - captureCpuBefore.walsender;
+          if (captureCpuBefore && captureCpuAfter) {
+            run.readerCpuSeconds = captureCpuAfter.reader - captureCpuBefore.reader;
+            run.walsenderCpuSeconds = captureCpuAfter.walsender - captureCpuBefore.walsender;
+          }
+          if (reader) {
             await caughtUp(plain);
             await reader.stop();
           }
