@@ -50,9 +50,9 @@ export interface TransactionReceipt {
 
 /**
  * The seam between the WAL and the publisher. `stream` delivers committed transactions, segment by
- * segment, in commit order, and delivers the next only once `onSegment` took the previous one; a transaction counts as consumed (and
- * the source may release its WAL) only once its last segment's receipt is durable, and only
- * after every earlier transaction's. It returns when `signal` aborts and rejects when the
+ * segment, in commit order, and delivers the next only once `onSegment` took the previous one; a
+ * transaction counts as consumed (and the source may release its WAL) only once its last
+ * segment's receipt is durable, and only after every earlier transaction's. It returns when `signal` aborts and rejects when the
  * connection fails or a `durable` rejects; the caller reconnects, and the source resumes after the
  * last consumed transaction (from its first segment).
  */

@@ -66,7 +66,8 @@ export class SegmentRelay<T> {
     try {
       while (!this.#failed) {
         if (pending) await pending;
-        if (this.#closed || this.#queue.length === 0) break;
+        // close() empties the queue: a closed relay stops here.
+        if (this.#queue.length === 0) break;
         pending = this.#handOver(this.#queue.shift()!);
       }
     } catch (error: unknown) {

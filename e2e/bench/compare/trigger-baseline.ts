@@ -16,9 +16,10 @@ import { formatFigure, markdownTable, median, percentile } from './stats';
  * sequencer stamps flagged rows with ids from one global sequence every 50 ms (stack-auth's
  * external-db-sync shape; its poller and HTTP queue downstream are not part of the write path and
  * are left out). pgbench writes the sign-up / rename / delete mix (30/60/10) for a fixed time with
- * no capture at all (no slot), with the triggers and sequencer, with our replication slot while no reader
- * reads it (the write path's own cost of the slot), and with the slot read live by a cdc process (which also takes CPU from the writers on a small machine); each variant
- * alone, alternating. Figures: transactions/s, WAL bytes per transaction, the capture's CPU, and
+ * no capture at all (no slot), with the triggers and sequencer, with our replication slot while
+ * no reader reads it (the write path's own cost of the slot), and with the slot read live by a cdc
+ * process (which also takes CPU from the writers on a small machine); each variant alone,
+ * alternating. Figures: transactions/s, WAL bytes per transaction, the capture's CPU, and
  * for the trigger design commit → sequenced delay.
  */
 
@@ -195,6 +196,28 @@ async function pgbench(setup: BenchSetup, scriptArgs: string[], clients: number)
   return { transactionsPerS: Number(tps), transactions: Number(transactions) };
 }
 
+/** A cdc process on the database with our slot, as production runs it. */
+function startReader(setup: BenchSetup): PartProcess {
+  const reader = new PartProcess('cdc', setup.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
+  reader.start();
+  return reader;
+}
+
+/** Waits until a reader streams the slot (creating it on first start); returns its walsender's pid. */
+async function streamingWalsender(setup: BenchSetup): Promise<number> {
+  let pid = 0;
+  await waitFor(
+    'the cdc reader to stream its slot',
+    async () => {
+      const { rows } = await setup.internal.query<{ pid: number | null }>('SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [setup.config.CDC_SLOT]);
+      pid = rows[0]?.pid ?? 0;
+      return pid > 0;
+    },
+    { timeoutMs: 120_000 },
+  );
+  return pid;
+}
+
 async function caughtUp(setup: BenchSetup): Promise<void> {
   const lsn = await scalar(setup.internal, 'SELECT pg_current_wal_lsn()::text');
   await waitFor(
@@ -213,9 +236,8 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
   const runs: BaselineRun[] = [];
   try {
     // The slot is created on an empty tenancy (no snapshot to publish), then the seed goes through the WAL.
-    const first = new PartProcess('cdc', plain.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
-    first.start();
-    await waitFor('the cdc slot', async () => (await plain.internal.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [plain.config.CDC_SLOT])).rowCount === 1, { timeoutMs: 120_000 });
+    const first = startReader(plain);
+    await streamingWalsender(plain);
     await first.stop();
     await triggered.internal.query(triggerDesignSql);
     await seed(bare);
@@ -237,11 +259,9 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
           let sequencer: Sequencer | undefined;
           let walsenderPid: number | undefined;
           if (variant === 'our slot, read live') {
-            reader = new PartProcess('cdc', plain.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
-            reader.start();
-            await waitFor('the cdc reader to stream its slot', async () => Number(await scalar(plain.internal, `SELECT coalesce(max(active_pid), 0) FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`)) > 0, { timeoutMs: 120_000 });
+            reader = startReader(plain);
+            walsenderPid = await streamingWalsender(plain);
             await caughtUp(plain);
-            walsenderPid = Number(await scalar(plain.internal, `SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${plain.config.CDC_SLOT}'`));
           }
           if (variant === 'triggers + 50 ms sequencer') {
             sequencer = new Sequencer(triggered.internal);
@@ -268,10 +288,9 @@ export async function runTriggerBaseline(repetitions: number, log: (line: string
           }
           if (variant === 'our slot, reader stopped') {
             // The next variants start from a slot that is caught up, as after the others.
-            reader = new PartProcess('cdc', plain.config, 'bench-baseline-cdc', ['--max-old-space-size=192']);
-            reader.start();
+            const catchingUp = startReader(plain);
             await caughtUp(plain);
-            await reader.stop();
+            await catchingUp.stop();
           }
           if (sequencer) {
             await sequencer.stop();
