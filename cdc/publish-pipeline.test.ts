@@ -213,6 +213,18 @@ describe('PublishPipeline', () => {
     await expect(pipeline.submit(records('t3'), 3n)).rejects.toThrow('replication stream ended');
   });
 
+  it('close sends nothing more: records queued behind the send under way are failed, not sent', async () => {
+    const { calls, target, log } = controllableTarget();
+    const pipeline = new PublishPipeline(target, { now: () => 0 });
+    pipeline.offer(records('t0'), 0n);
+    const queued = pipeline.offer(records('t1'), 1n)!;
+    const closing = pipeline.close();
+    calls[0]!.release();
+    await closing;
+    await expect(queued.durable).rejects.toThrow('replication stream ended');
+    expect(log()).toEqual([{ kind: 'send', keys: ['t0'] }]);
+  });
+
   it('commits a Kafka transaction open for commitAfterMs at the next transaction end, even while more is queued', async () => {
     const { calls, target, log } = controllableTarget();
     let clock = 0;

@@ -68,6 +68,8 @@ export class PublishPipeline {
   #sending = false;
   #failure: unknown;
   readonly #roomWaiters: (() => void)[] = [];
+  /** Set by `close`: the drain starts no further send. */
+  #closing = false;
   /** Waiting for the drain under way to end (`close`). */
   readonly #idleWaiters: (() => void)[] = [];
   /** Submits between their call and their records being queued. */
@@ -157,7 +159,7 @@ export class PublishPipeline {
     if (this.#sending) return;
     this.#sending = true;
     try {
-      while (this.#queue.length > 0 && this.#failure === undefined) {
+      while (this.#queue.length > 0 && this.#failure === undefined && !this.#closing) {
         const group: Pending[] = [];
         let groupBytes = 0;
         while (this.#queue.length > 0 && (group.length === 0 || groupBytes + this.#queue[0]!.bytes <= this.#maxSendBytes)) {
@@ -220,6 +222,8 @@ export class PublishPipeline {
    * keeps its Kafka transaction open, and its records are published again by the next stream.
    */
   async close(): Promise<void> {
+    // The drain finishes the send (and a commit it makes due) under way and starts nothing more.
+    this.#closing = true;
     while (this.#sending) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     if (this.#failure !== undefined) return;
     const reason = new Error('the replication stream ended before these records were committed in Kafka');
